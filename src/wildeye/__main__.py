@@ -1,0 +1,3 @@
+from wildeye.cli import main
+
+main()

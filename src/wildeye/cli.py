@@ -1,0 +1,100 @@
+"""The `wildeye` command: thin click shells over library functions.
+
+Exit codes: 0 ok, 1 finished but some inputs failed, 2 usage or config error (one line, no traceback).
+Heavy imports happen inside commands so `wildeye --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from wildeye import __version__
+from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK, EXIT_USAGE, WildeyeError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 110}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="wildeye")
+@click.option("-v", "--verbose", count=True, help="More detail (repeat for debug logs).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors: no progress bars or summaries.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """wildeye: camera-trap SD-card dumps to reviewed species sightings."""
+    ctx.obj = {"verbose": 0 if quiet else verbose, "quiet": quiet}
+    level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the manifest.  [default: SOURCE/wildeye]")
+@click.option("--deployments", "deployments_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Camtrap DP-style deployments.csv.  [default: SOURCE/deployments.csv if present]")
+@click.option("--sequence-gap", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              help="Seconds between frames that start a new sequence.")
+@click.option("--full-hash", is_flag=True, help="Hash whole files (slower) instead of size + first/last 64 KiB.")
+@click.option("--workers", type=click.IntRange(1, 64), default=8, help="Threads reading file headers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.pass_obj
+def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None, sequence_gap: float,
+         full_hash: bool, workers: int, as_json: bool) -> int:
+    """Scan an SD-card dump: media, EXIF, hashes, deployments, sequences; writes OUT/manifest.json."""
+    from wildeye.ingest.manifest import MANIFEST_NAME, ScanSettings
+    from wildeye.ingest.scan import scan as run_scan
+    from wildeye.ingest.scan import summarize
+    from wildeye import ui
+
+    out = out or source / "wildeye"
+    _ensure_writable(out)
+    settings = ScanSettings(sequence_gap_s=sequence_gap, full_hash=full_hash, workers=workers,
+                            deployments_csv=str(deployments_csv.resolve()) if deployments_csv else None)
+    with ui.progress_bar("scanning", enabled=not obj["quiet"]) as advance:
+        manifest = run_scan(source, settings, out_dir=out, on_progress=advance)
+    manifest_path = out / MANIFEST_NAME
+    manifest.write(manifest_path)
+    summary = summarize(manifest)
+    summary["manifest"] = str(manifest_path)
+    if as_json:
+        click.echo(json.dumps(summary, indent=1))
+    elif not obj["quiet"]:
+        details = [("failed", r.path, r.failure.reason) for r in manifest.files if r.failure]
+        details += [("flagged", r.path, f.reason) for r in manifest.files for f in r.flags]
+        ui.print_scan_summary(summary, str(manifest_path), details, verbose=obj["verbose"] > 0)
+    return EXIT_INPUT_FAILURES if summary["failed"] else EXIT_OK
+
+
+def _ensure_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".wildeye-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise WildeyeError(f"cannot write to {folder}: {exc.strerror or exc}", "pass --out with a writable folder")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: turns every user error into one line and an exit code."""
+    try:
+        code = cli.main(args=argv, prog_name="wildeye", standalone_mode=False)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "wildeye"
+        click.echo(f"{command}: error: {exc.format_message()} (see '{command} --help')", err=True)
+        code = EXIT_USAGE
+    except click.ClickException as exc:
+        click.echo(f"wildeye: error: {exc.format_message()}", err=True)
+        code = exc.exit_code
+    except WildeyeError as exc:
+        click.echo(f"wildeye: error: {exc}", err=True)
+        code = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("wildeye: interrupted", err=True)
+        code = 130
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,1 @@
+"""Scan an SD-card dump: media files, EXIF, hashes, deployments and sequences."""

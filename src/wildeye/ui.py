@@ -1,0 +1,70 @@
+"""Terminal presentation: progress bars and summary tables (rich), kept out of the library code."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+
+@contextmanager
+def progress_bar(description: str, enabled: bool = True, unit: str = "files"):
+    """Yields a callback(done, total). Draws on stderr only when it is a terminal, so logs and pipes stay clean."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+    with Progress(*columns, transient=True, console=_console(stderr=True)) as progress:
+        task = progress.add_task(description, total=None, rate="")
+
+        def update(done: int, total: int) -> None:
+            speed = progress.tasks[0].speed
+            progress.update(task, completed=done, total=total, rate=f"{speed:,.0f} {unit}/s" if speed else "")
+
+        yield update
+
+
+def print_scan_summary(summary: dict, manifest_path: str, details: list[tuple[str, str, str]], verbose: bool) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(
+        f"[bold]{summary['files']}[/] media files ({summary['images']} images, {summary['videos']} videos) "
+        f"in {summary['source']}; {summary['ignored']} other files ignored; "
+        f"{summary['elapsed_s']:.1f} s ({summary['files_per_s'] or 0:.0f} files/s)"
+    )
+    table = Table(title="Deployments", title_justify="left")
+    table.add_column("deployment", overflow="fold")
+    for column in ("files", "sequences"):
+        table.add_column(column, justify="right")
+    for column in ("first capture", "last capture"):
+        table.add_column(column, no_wrap=True)
+    for d in summary["deployments"]:
+        table.add_row(d["deployment_id"], str(d["files"]), str(d["sequences"]), _short(d["first"]), _short(d["last"]))
+    console.print(table)
+    console.print(f"{summary['sequences']} sequences, {summary['duplicates']} duplicate files, "
+                  f"{summary['failed']} failed")
+    for title, counts in (("failures", summary["failures"]), ("flags", summary["flags"])):
+        if counts:
+            console.print(f"{title}: " + ", ".join(f"{code} {n}" for code, n in counts.items()))
+    for skipped in summary["skipped_folders"]:
+        console.print(f"[yellow]skipped folder[/] {skipped['path']}: {skipped['reason']}")
+    shown = details if verbose else [d for d in details if d[0] == "failed"][:20]
+    for level, path, reason in shown:
+        colour = "red" if level == "failed" else "yellow"
+        console.print(f"[{colour}]{level}[/] {path}: {reason}", highlight=False)
+    if not verbose and len([d for d in details if d[0] == "failed"]) > 20:
+        console.print("… more failures in the manifest (or use -v)")
+    console.print(f"manifest: {manifest_path}")
+
+
+def _short(iso: str | None) -> str:
+    return iso[:16].replace("T", " ") if iso else "-"
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, width=None if sys.stdout.isatty() else 140)
