@@ -19,16 +19,40 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK, EXIT_USAGE, WildeyeErro
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 110}
 
 
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value) -> None:
+    """-v/-q work before or after the command name (`wildeye -q scan X` and `wildeye scan X -q`)."""
+    if not value:
+        return
+    state = ctx.ensure_object(dict)
+    if param.name == "quiet":
+        state["quiet"], state["verbose"] = True, 0
+    else:
+        state["verbose"] = state.get("verbose", 0) + value
+    _configure_logging(state)
+
+
+def _configure_logging(state: dict) -> None:
+    verbose = state.get("verbose", 0)
+    level = logging.ERROR if state.get("quiet") else logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+
+
+def verbosity_options(f):
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_verbosity,
+                     help="Only errors: no progress bars or summaries.")(f)
+    return click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbosity, show_default=False,
+                        help="More detail (repeat for debug logs).")(f)
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="wildeye")
-@click.option("-v", "--verbose", count=True, help="More detail (repeat for debug logs).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors: no progress bars or summaries.")
+@verbosity_options
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context) -> None:
     """wildeye: camera-trap SD-card dumps to reviewed species sightings."""
-    ctx.obj = {"verbose": 0 if quiet else verbose, "quiet": quiet}
-    level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.ensure_object(dict).setdefault("verbose", 0)
+    ctx.obj.setdefault("quiet", False)
+    _configure_logging(ctx.obj)
 
 
 @cli.command()
@@ -42,6 +66,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 @click.option("--full-hash", is_flag=True, help="Hash whole files (slower) instead of size + first/last 64 KiB.")
 @click.option("--workers", type=click.IntRange(1, 64), default=8, help="Threads reading file headers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@verbosity_options
 @click.pass_obj
 def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None, sequence_gap: float,
          full_hash: bool, workers: int, as_json: bool) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import time
+import warnings
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -35,7 +36,8 @@ def scan(source: Path, settings: ScanSettings | None = None, out_dir: Path | Non
     walked = walk_media(source, exclude=out_dir)
     total = len(walked.media)
     files: list[MediaFile] = []
-    with ThreadPoolExecutor(max_workers=settings.workers) as pool:
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=settings.workers) as pool:
+        warnings.filterwarnings("ignore", category=UserWarning, module="PIL")  # bad EXIF is flagged per file
         for record in pool.map(lambda found: probe(source, found, settings.full_hash), walked.media):
             files.append(record)
             if on_progress:

@@ -1,0 +1,23 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+SHARED_IMAGES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "camera-traps"
+
+
+@pytest.fixture
+def shared_images() -> Path:
+    if not (SHARED_IMAGES / "manifest.csv").is_file():
+        pytest.skip(f"real camera-trap frames not found at {SHARED_IMAGES} (../shared is absent)")
+    return SHARED_IMAGES
+
+
+@pytest.fixture(autouse=True)
+def _quiet_env(monkeypatch):
+    monkeypatch.setenv("FIFTYONE_DO_NOT_TRACK", "true")
+    monkeypatch.setenv("COLUMNS", "140")
+    yield
