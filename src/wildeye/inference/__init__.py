@@ -1,0 +1,1 @@
+"""Inference: fast data path, detector, classifier and ensemble (crop -> species -> sequence -> image)."""

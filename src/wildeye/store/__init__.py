@@ -1,0 +1,1 @@
+"""The run journal: crash-safe, resumable, the source of truth for everything downstream."""
