@@ -1,0 +1,134 @@
+"""`wildeye run`: scan -> decode -> detect -> classify -> journal, then decide and export.
+
+Per-stage wall times are measured so a run can say where its time went; the models see batches while
+DataLoader workers decode the next frames.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from wildeye.inference.types import Detection
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class StageTimes:
+    decode: float = 0.0  # summed over workers (CPU seconds spent decoding)
+    detect: float = 0.0
+    classify: float = 0.0
+    journal: float = 0.0
+    wait: float = 0.0  # main process waiting for decoded frames
+    total: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {k: round(v, 3) for k, v in vars(self).items()}
+
+
+@dataclass
+class BatchResult:
+    done: dict[str, list[Detection]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class FramePipeline:
+    """Runs detector (+ classifier) over pending frames and records every batch in the journal."""
+
+    def __init__(self, detector, classifier=None, *, batch_size: int = 8, workers: int = 2,
+                 classify_threshold: float = 0.1, crop_padding: float | None = None, min_side: int | None = None,
+                 classifier_batch_size: int | None = None):
+        self.detector = detector
+        self.classifier = classifier
+        self.batch_size = batch_size
+        self.workers = workers
+        self.classify_threshold = classify_threshold
+        self.crop_padding = crop_padding
+        self.min_side = min_side if min_side is not None else detector.image_size
+        self.classifier_batch_size = classifier_batch_size or batch_size
+        self.times = StageTimes()
+
+    def process(self, source: Path, paths: list[str], record: Callable[[BatchResult], None],
+                on_progress: Progress | None = None) -> StageTimes:
+        from wildeye.inference.frames import FrameDataset, frame_loader
+
+        started = time.perf_counter()
+        loader = frame_loader(FrameDataset(source, paths, self.min_side), self.batch_size, self.workers)
+        done = 0
+        waited = time.perf_counter()
+        for batch in loader:
+            self.times.wait += time.perf_counter() - waited
+            result = self.process_batch(batch)
+            t = time.perf_counter()
+            record(result)
+            self.times.journal += time.perf_counter() - t
+            done += len(batch)
+            if on_progress:
+                on_progress(done, len(paths))
+            waited = time.perf_counter()
+        self.times.total += time.perf_counter() - started
+        return self.times
+
+    def process_batch(self, batch) -> BatchResult:
+        result = BatchResult()
+        frames = []
+        for path, decoded, error, seconds in batch:
+            self.times.decode += seconds
+            if error is not None:
+                result.failed[path] = error
+            else:
+                frames.append((path, decoded))
+        if not frames:
+            return result
+        t = time.perf_counter()
+        detections = self.detector.detect([decoded.image for _, decoded in frames])
+        self.times.detect += time.perf_counter() - t
+        if self.classifier is not None:
+            t = time.perf_counter()
+            self._classify(frames, detections)
+            self.times.classify += time.perf_counter() - t
+        for (path, _), dets in zip(frames, detections):
+            result.done[path] = dets
+        return result
+
+    def _classify(self, frames, detections) -> None:
+        """Crop every animal box above the threshold from the already-decoded frame and classify in batches."""
+        jobs = []
+        for (_, decoded), dets in zip(frames, detections):
+            for det in dets:
+                if det.category == "animal" and det.conf >= self.classify_threshold:
+                    jobs.append((det, self._crop(decoded.image, det.bbox)))
+        for start in range(0, len(jobs), self.classifier_batch_size):
+            chunk = jobs[start:start + self.classifier_batch_size]
+            for (det, _), top in zip(chunk, self.classifier.classify([crop for _, crop in chunk])):
+                det.classifications = [(label, float(score)) for label, score in top]
+
+    def _crop(self, image, bbox):
+        if self.crop_padding is None:
+            return self.classifier.crop_detection(image, bbox)
+        return self.classifier.crop_detection(image, bbox, self.crop_padding)
+
+
+def summarize_results(journal) -> dict:
+    """Counts a ranger wants at the end of a run, from the journal's decisions."""
+    counts = journal.counts()
+    decisions = journal.decisions()
+    labels = Counter(p.label for p in decisions.values())
+    species = {label: n for label, n in labels.items() if label not in ("blank", "human", "vehicle")}
+    return {
+        "images": sum(counts.values()),
+        "processed": counts.get("done", 0),
+        "failed": counts.get("failed", 0),
+        "pending": counts.get("pending", 0),
+        "duplicates": counts.get("duplicate", 0),
+        "skipped": counts.get("skipped", 0),
+        "blank": labels.get("blank", 0),
+        "human": labels.get("human", 0),
+        "vehicle": labels.get("vehicle", 0),
+        "animals": dict(sorted(species.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "needs_review": sum(p.needs_review for p in decisions.values()),
+    }

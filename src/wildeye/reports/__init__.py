@@ -1,0 +1,1 @@
+"""Reports read the run journal (human corrections win) and never re-run models."""

@@ -1,0 +1,284 @@
+"""The run journal: one SQLite file per output folder, the source of truth for review and reports.
+
+Crash safety comes from SQLite itself: every batch of results is one transaction in WAL mode with
+synchronous=FULL, so `kill -9` at any moment leaves either the whole batch or none of it. A resumed run
+processes exactly the media still `pending`. One writer at a time: an exclusive lock file (flock, released by
+the OS when a process dies, so a killed run never leaves a stale lock).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from wildeye import __version__
+from wildeye.errors import WildeyeError
+from wildeye.inference.types import Detection, Prediction
+
+JOURNAL_NAME = "journal.sqlite"
+SCHEMA_VERSION = 1
+EXIT_LOCKED = 3  # another run holds this journal
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL, finished TEXT, status TEXT NOT NULL,
+    wildeye_version TEXT, host TEXT, pid INTEGER,
+    config TEXT, models TEXT, stats TEXT
+);
+CREATE TABLE IF NOT EXISTS media (
+    path TEXT PRIMARY KEY,
+    content_hash TEXT, kind TEXT, size INTEGER,
+    deployment_id TEXT, sequence_id TEXT, frame_num INTEGER, seq_num_frames INTEGER,
+    timestamp TEXT, width INTEGER, height INTEGER,
+    status TEXT NOT NULL,            -- pending | done | failed | duplicate | skipped
+    failure TEXT, duplicate_of TEXT,
+    run_id INTEGER, processed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS media_status ON media(status);
+CREATE INDEX IF NOT EXISTS media_sequence ON media(sequence_id);
+CREATE TABLE IF NOT EXISTS detections (
+    path TEXT NOT NULL, idx INTEGER NOT NULL,
+    category TEXT NOT NULL, conf REAL NOT NULL,
+    x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+    classifications TEXT,            -- JSON [[label, score], ...], best first
+    PRIMARY KEY (path, idx)
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    path TEXT PRIMARY KEY,
+    label TEXT NOT NULL, score REAL NOT NULL, source TEXT NOT NULL,
+    needs_review INTEGER NOT NULL, review_reasons TEXT,
+    detections TEXT                  -- JSON list of per-detection predictions
+);
+"""
+
+
+@dataclass
+class MediaRow:
+    path: str
+    sequence_id: str | None
+    frame_num: int | None
+    deployment_id: str | None
+    timestamp: str | None
+    status: str
+    failure: str | None
+    width: int | None
+    height: int | None
+
+
+class JournalLocked(WildeyeError):
+    exit_code = EXIT_LOCKED
+
+
+class Journal:
+    """Open with `Journal.open(folder)`; use as a context manager so the lock is always released."""
+
+    def __init__(self, folder: Path, conn: sqlite3.Connection, lock_fd: int | None):
+        self.folder = folder
+        self.path = folder / JOURNAL_NAME
+        self.conn = conn
+        self._lock_fd = lock_fd
+
+    # -- opening, locking ------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, folder: str | Path, *, write: bool = True, wait: bool = False) -> "Journal":
+        folder = Path(folder)
+        path = folder / JOURNAL_NAME
+        if not write and not path.exists():
+            raise WildeyeError(f"no run journal in {folder}", "run `wildeye run SOURCE` first")
+        lock_fd = _acquire_lock(folder, wait) if write else None
+        try:
+            conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(SCHEMA)
+            journal = cls(folder, conn, lock_fd)
+            journal._check_version()
+        except sqlite3.DatabaseError as exc:
+            _release_lock(lock_fd)
+            raise WildeyeError(f"run journal {path} is damaged: {exc}",
+                               "move it aside and run again; finished work will be redone") from None
+        except BaseException:
+            _release_lock(lock_fd)
+            raise
+        return journal
+
+    def close(self) -> None:
+        self.conn.close()
+        _release_lock(self._lock_fd)
+        self._lock_fd = None
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _check_version(self) -> None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise WildeyeError(f"run journal {self.path} was written by a newer wildeye", "upgrade wildeye")
+
+    # -- meta and runs ---------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default=None):
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def start_run(self, config: dict, models: dict) -> int:
+        cursor = self.conn.execute(
+            "INSERT INTO runs(started, status, wildeye_version, host, pid, config, models) VALUES (?,?,?,?,?,?,?)",
+            (_now(), "running", __version__, socket.gethostname(), os.getpid(), json.dumps(config), json.dumps(models)),
+        )
+        return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, stats: dict) -> None:
+        self.conn.execute("UPDATE runs SET finished=?, status=?, stats=? WHERE run_id=?",
+                          (_now(), status, json.dumps(stats), run_id))
+
+    def runs(self) -> list[dict]:
+        rows = self.conn.execute("SELECT run_id, started, finished, status, config, models, stats FROM runs").fetchall()
+        return [{"run_id": r[0], "started": r[1], "finished": r[2], "status": r[3], "config": json.loads(r[4] or "null"),
+                 "models": json.loads(r[5] or "null"), "stats": json.loads(r[6] or "null")} for r in rows]
+
+    # -- media -----------------------------------------------------------------------------------------------
+
+    def add_media(self, files: Iterable) -> int:
+        """Register scanned files (ingest.manifest.MediaFile); already-known paths keep their results."""
+        rows = []
+        for f in files:
+            status = "failed" if f.failure else "duplicate" if f.duplicate_of else "skipped" if f.kind != "image" else "pending"
+            rows.append((f.path, f.content_hash, f.kind, f.size, f.deployment_id, f.sequence_id, f.frame_num,
+                         f.seq_num_frames, f.timestamp, f.width, f.height, status,
+                         f.failure.reason if f.failure else ("video: not processed yet" if status == "skipped" else None),
+                         f.duplicate_of))
+        with self.transaction():
+            before = self.conn.total_changes
+            self.conn.executemany(
+                "INSERT INTO media(path, content_hash, kind, size, deployment_id, sequence_id, frame_num, seq_num_frames,"
+                " timestamp, width, height, status, failure, duplicate_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(path) DO UPDATE SET deployment_id=excluded.deployment_id,"
+                " sequence_id=excluded.sequence_id, frame_num=excluded.frame_num,"
+                " seq_num_frames=excluded.seq_num_frames, timestamp=excluded.timestamp,"
+                # a changed file (new content) is processed again; an unchanged one keeps its results
+                " status=CASE WHEN media.content_hash IS excluded.content_hash AND media.status IN ('done','failed')"
+                "             THEN media.status ELSE excluded.status END,"
+                " failure=CASE WHEN media.content_hash IS excluded.content_hash AND media.status IN ('done','failed')"
+                "             THEN media.failure ELSE excluded.failure END,"
+                " content_hash=excluded.content_hash, duplicate_of=excluded.duplicate_of",
+                rows,
+            )
+            return self.conn.total_changes - before
+
+    def pending(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT path FROM media WHERE status='pending' ORDER BY path")]
+
+    def media(self) -> list[MediaRow]:
+        rows = self.conn.execute("SELECT path, sequence_id, frame_num, deployment_id, timestamp, status, failure,"
+                                 " width, height FROM media ORDER BY path").fetchall()
+        return [MediaRow(*r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT status, COUNT(*) FROM media GROUP BY status").fetchall())
+
+    # -- results ---------------------------------------------------------------------------------------------
+
+    def record_batch(self, run_id: int, done: dict[str, list[Detection]], failed: dict[str, str]) -> None:
+        """Results of one batch, all or nothing; re-recording a path replaces its detections (never duplicates)."""
+        now = _now()
+        with self.transaction():
+            paths = [(p,) for p in list(done) + list(failed)]
+            self.conn.executemany("DELETE FROM detections WHERE path=?", paths)
+            self.conn.executemany(
+                "INSERT INTO detections(path, idx, category, conf, x, y, w, h, classifications) VALUES (?,?,?,?,?,?,?,?,?)",
+                [(path, i, d.category, d.conf, *d.bbox, json.dumps(d.classifications) if d.classifications else None)
+                 for path, dets in done.items() for i, d in enumerate(dets)],
+            )
+            self.conn.executemany("UPDATE media SET status='done', failure=NULL, run_id=?, processed_at=? WHERE path=?",
+                                  [(run_id, now, p) for p in done])
+            self.conn.executemany("UPDATE media SET status='failed', failure=?, run_id=?, processed_at=? WHERE path=?",
+                                  [(reason, run_id, now, p) for p, reason in failed.items()])
+
+    def detections(self) -> dict[str, list[Detection]]:
+        result: dict[str, list[Detection]] = {}
+        for path, category, conf, x, y, w, h, cls in self.conn.execute(
+                "SELECT path, category, conf, x, y, w, h, classifications FROM detections ORDER BY path, idx"):
+            result.setdefault(path, []).append(
+                Detection(category, conf, (x, y, w, h), [tuple(c) for c in json.loads(cls)] if cls else []))
+        return result
+
+    def write_decisions(self, decisions: dict[str, tuple[Prediction, list[Prediction]]]) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM decisions")
+            self.conn.executemany(
+                "INSERT INTO decisions(path, label, score, source, needs_review, review_reasons, detections)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(path, p.label, p.score, p.source, int(p.needs_review), json.dumps(p.review_reasons),
+                  json.dumps([vars(d) for d in dets])) for path, (p, dets) in decisions.items()],
+            )
+
+    def decisions(self) -> dict[str, Prediction]:
+        return {r[0]: Prediction(r[1], r[2], r[3], bool(r[4]), json.loads(r[5] or "[]"))
+                for r in self.conn.execute("SELECT path, label, score, source, needs_review, review_reasons FROM decisions")}
+
+    def transaction(self) -> "_Transaction":
+        return _Transaction(self.conn)
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, *_):
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _acquire_lock(folder: Path, wait: bool) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / "journal.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+        os.close(fd)
+        raise JournalLocked(f"another wildeye run is using {folder} ({holder})",
+                            "wait for it to finish, or pass --wait to queue behind it")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}".encode(), 0)
+    return fd
+
+
+def _release_lock(fd: int | None) -> None:
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def iter_chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+

@@ -1,0 +1,82 @@
+"""The run journal: batches are all-or-nothing, re-recording never duplicates, one writer at a time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from wildeye.errors import WildeyeError
+from wildeye.inference.types import Detection, Prediction
+from wildeye.ingest.manifest import Flag, MediaFile
+from wildeye.store.journal import EXIT_LOCKED, Journal, JournalLocked
+
+
+def media(path, **kw):
+    base = dict(path=path, kind="image", size=10, mtime="2024-01-01T00:00:00", content_hash="h-" + path,
+                deployment_id="d", sequence_id="d#00001", frame_num=0, seq_num_frames=1,
+                timestamp="2024-05-01T10:00:00")
+    return MediaFile(**{**base, **kw})
+
+
+def test_batches_replace_never_duplicate_and_resume_state(tmp_path):
+    with Journal.open(tmp_path) as j:
+        j.add_media([media("a.jpg"), media("b.jpg"), media("c.jpg", failure=Flag(code="truncated", reason="cut")),
+                     media("d.jpg", duplicate_of="a.jpg"), media("e.mp4", kind="video")])
+        assert j.pending() == ["a.jpg", "b.jpg"]
+        run = j.start_run({"x": 1}, {"detector": "mdv5a"})
+        box = Detection("animal", 0.9, (0.1, 0.2, 0.3, 0.4), [("snow leopard", 0.97)])
+        j.record_batch(run, {"a.jpg": [box, box]}, {})
+        j.record_batch(run, {"a.jpg": [box]}, {"b.jpg": "image could not be decoded"})  # a.jpg recorded again
+        assert j.pending() == []
+        assert j.detections() == {"a.jpg": [Detection("animal", 0.9, (0.1, 0.2, 0.3, 0.4), [("snow leopard", 0.97)])]}
+        assert j.counts() == {"done": 1, "failed": 2, "duplicate": 1, "skipped": 1}
+        # scanning again keeps finished results for unchanged content, re-queues changed content
+        j.add_media([media("a.jpg"), media("b.jpg", content_hash="new")])
+        assert j.pending() == ["b.jpg"]
+        j.write_decisions({"a.jpg": (Prediction("snow leopard", 0.97, "classifier", True, ["flagship"]), [])})
+        assert j.decisions()["a.jpg"].review_reasons == ["flagship"]
+
+
+def test_failed_batch_is_rolled_back(tmp_path):
+    with Journal.open(tmp_path) as j:
+        j.add_media([media("a.jpg")])
+        run = j.start_run({}, {})
+        bad = Detection("unicorn-with-no-bbox", 0.5, (0.1, 0.1))  # wrong bbox arity: the insert fails midway
+        with pytest.raises(Exception):
+            j.record_batch(run, {"a.jpg": [Detection("animal", 0.5, (0, 0, 1, 1)), bad]}, {})
+        assert j.pending() == ["a.jpg"] and j.detections() == {}
+
+
+def test_second_writer_is_refused_clearly_and_lock_dies_with_its_process(tmp_path):
+    with Journal.open(tmp_path):
+        with pytest.raises(JournalLocked) as info:
+            Journal.open(tmp_path)
+        assert "another wildeye run" in str(info.value) and "--wait" in str(info.value)
+        assert info.value.exit_code == EXIT_LOCKED
+    # a process killed while holding the lock leaves no stale lock behind
+    script = textwrap.dedent(f"""
+        import os, signal
+        from wildeye.store.journal import Journal
+        Journal.open({str(tmp_path)!r})
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script])
+    assert proc.returncode == -9
+    with Journal.open(tmp_path) as j:
+        assert j.counts() == {}
+
+
+def test_reading_a_missing_journal_says_what_to_do(tmp_path):
+    with pytest.raises(WildeyeError) as info:
+        Journal.open(tmp_path / "nowhere", write=False)
+    assert "wildeye run" in str(info.value)
+
+
+def test_damaged_journal_is_a_clear_error(tmp_path):
+    (tmp_path / "journal.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(WildeyeError) as info:
+        Journal.open(tmp_path)
+    assert "damaged" in str(info.value)
