@@ -1,0 +1,352 @@
+"""Run configuration: pydantic models loaded from YAML.
+
+Every model forbids unknown keys (zamba's rule), so a typo fails at load time, before any model runs,
+as one line that names the file, the line and the key: ``configs/run.yaml:14: ensemble: unknown key
+'flagship_specis' (did you mean 'flagship_species'?)``. The ensemble defaults are SpeciesNet's
+(speciesnet/ensemble_prediction_combiner.py); configs/run.yaml lists every setting with its default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from wildeye.errors import ConfigError
+
+# Why an item lands in the review queue. The ensemble uses these codes; `review_on` picks which ones flag.
+REVIEW_CODES = ("low_confidence", "flagship", "sequence_disagreement", "geofence_changed", "rollup", "unconfirmed")
+ReviewCode = Literal["low_confidence", "flagship", "sequence_disagreement", "geofence_changed", "rollup", "unconfirmed"]
+RollupLevel = Literal["genus", "family", "order", "class", "kingdom"]
+_LEVEL_ORDER = ("species", "genus", "family", "order", "class", "kingdom")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _check_levels(levels: list[str]) -> list[str]:
+    if not levels:
+        raise ValueError("give at least one level, e.g. [genus, family, order, class, kingdom]")
+    depths = [_LEVEL_ORDER.index(level) for level in levels]
+    if depths != sorted(set(depths)):
+        raise ValueError("list each level once, from the lowest rank up (genus, family, order, class, kingdom)")
+    return levels
+
+
+class EnsembleConfig(_Strict):
+    """How detector boxes and classifier scores become a label per detection, image and sequence."""
+
+    # --- detections -----------------------------------------------------------------------------------
+    detection_threshold: float = Field(0.2, ge=0.0, le=1.0, description=(
+        "boxes with conf below this take no part in any decision (MegaDetector's usual 0.2)"))
+    human_threshold: float = Field(0.7, ge=0.0, le=1.0, description=(
+        "a person box with conf above this is 'human', whatever the classifier says (SpeciesNet #1a)"))
+    vehicle_threshold: float = Field(0.7, ge=0.0, le=1.0, description=(
+        "a vehicle box with conf above this is 'vehicle' (SpeciesNet #2b)"))
+    human_classifier_threshold: float = Field(0.5, ge=0.0, le=1.0, description=(
+        "a weaker person/vehicle box is 'human' when the classifier's top label is human above this (#1b, #2a)"))
+    vehicle_classifier_threshold: float = Field(0.4, ge=0.0, le=1.0, description=(
+        "a weaker vehicle box is 'vehicle' when the classifier's top label is vehicle above this (#2c)"))
+    blank_threshold: float = Field(0.99, ge=0.0, le=1.0, description=(
+        "a box whose top classification is blank above this is a false box (SpeciesNet #3b)"))
+    # --- species and rollup ---------------------------------------------------------------------------
+    species_threshold: float = Field(0.8, ge=0.0, le=1.0, description=(
+        "top classification score that names a species on its own (SpeciesNet #4a)"))
+    species_threshold_animal_box: Optional[float] = Field(0.65, ge=0.0, le=1.0, description=(
+        "lower bar when the detector also calls the box an animal above animal_box_threshold (#4b); null: off"))
+    animal_box_threshold: float = Field(0.2, ge=0.0, le=1.0, description=(
+        "animal-box conf above which species_threshold_animal_box applies"))
+    rollup_threshold: float = Field(0.65, ge=0.0, le=1.0, description=(
+        "summed top-k score a higher taxon needs to be the label (SpeciesNet #5a)"))
+    rollup_levels: list[RollupLevel] = Field(
+        default_factory=lambda: ["genus", "family", "order", "class", "kingdom"],
+        description="ranks tried, lowest first; the first whose summed score passes wins")
+    # --- geofence -------------------------------------------------------------------------------------
+    geofence: bool = Field(True, description="apply the geofence map and allowed_taxa")
+    geofence_file: Optional[str] = Field(None, description=(
+        "SpeciesNet geofence map (.json: taxon -> allow/block -> country -> admin1 regions, "
+        "or .csv: species,rule,country_code,admin1_region_code); relative to this config file"))
+    geofence_rollup_levels: list[RollupLevel] = Field(
+        default_factory=lambda: ["family", "order", "class", "kingdom"],
+        description="where a geofenced species rolls up to; SpeciesNet starts at family")
+    allowed_taxa: list[str] = Field(default_factory=list, description=(
+        "project allow-list, e.g. species plausible at the study site; empty: no restriction"))
+    # --- sequences ------------------------------------------------------------------------------------
+    sequence_smoothing: bool = Field(True, description=(
+        "let a clear species in one frame label the weak animal boxes of the other frames of its burst"))
+    sequence_threshold: float = Field(0.8, ge=0.0, le=1.0, description=(
+        "classifier score (>=) that makes a frame's species clear enough to label its burst"))
+    sequence_fill_blanks: bool = Field(False, description=(
+        "also give blank frames of such a burst the burst's species"))
+    # --- review ---------------------------------------------------------------------------------------
+    review_threshold: float = Field(0.65, ge=0.0, le=1.0, description=(
+        "a final score below this needs review (low_confidence)"))
+    flagship_species: list[str] = Field(default_factory=lambda: ["snow leopard"], description=(
+        "always reviewed; matched on common name, latin 'genus species', or the full label"))
+    flagship_min_score: float = Field(0.1, ge=0.0, le=1.0, description=(
+        "a flagship species anywhere in a box's top-k at or above this score also flags it"))
+    review_on: list[ReviewCode] = Field(default_factory=lambda: list(REVIEW_CODES), description=(
+        "which reasons put an item in the review queue"))
+
+    @field_validator("rollup_levels", "geofence_rollup_levels")
+    @classmethod
+    def _levels(cls, value: list[str]) -> list[str]:
+        return _check_levels(value)
+
+    @field_validator("flagship_species", "allowed_taxa")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        cleaned = [" ".join(name.split()).lower() for name in value]
+        if any(not name for name in cleaned):
+            raise ValueError("empty name in list")
+        return cleaned
+
+
+class DetectorConfig(_Strict):
+    name: str = Field("mdv5a", description="registry name or alias (mdv5a, mdv5b, mdv1000-redwood, ...) or a path")
+    threshold: float = Field(0.005, ge=0.0, le=1.0, description=(
+        "boxes below this are not kept at all (MegaDetector's output floor, 0.005, so the MegaDetector JSON "
+        "matches MegaDetector's own); decisions use ensemble.detection_threshold"))
+    batch_size: int = Field(8, ge=1, le=1024)
+    image_size: Optional[int] = Field(None, ge=32, le=8192, description="detector input size; null: the model's own")
+
+
+class ClassifierConfig(_Strict):
+    name: Optional[str] = Field("speciesnet", description="registry name, model package or path; null: detector only")
+    batch_size: int = Field(32, ge=1, le=4096)
+    top_k: int = Field(5, ge=1, le=100, description="classifications kept per crop (SpeciesNet keeps 5)")
+
+
+class RunConfig(_Strict):
+    """Everything `wildeye run` needs besides the input folder."""
+
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
+    workers: int = Field(2, ge=0, le=64, description="DataLoader worker processes decoding images")
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not _DEVICE.match(value):
+            raise ValueError("use auto, cpu, cuda, cuda:N or mps")
+        return value
+
+
+# --- loading ------------------------------------------------------------------------------------------
+
+
+def load_run_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a run config (defaults when path is None); overrides are dotted keys, e.g. from CLI flags.
+
+    Raises ConfigError with one line naming the file, the line and the key.
+    """
+    data: dict[str, Any] = {}
+    root = None
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        data, root = _read_yaml(path)
+    if overrides:
+        for key, value in overrides.items():
+            _set_dotted(data, key, value)
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise validation_config_error(exc, source, root, RunConfig, set(overrides or ())) from None
+    if path is not None and config.ensemble.geofence_file:
+        geofence = Path(config.ensemble.geofence_file).expanduser()
+        if not geofence.is_absolute():
+            geofence = path.parent / geofence
+        if not geofence.is_file():
+            line = _line_of(root, ("ensemble", "geofence_file"))
+            raise ConfigError(f"{_where(source, line)}: ensemble.geofence_file: no such file {str(geofence)!r}",
+                              "give a path relative to the config file, or null")
+        config.ensemble.geofence_file = str(geofence)
+    return config
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found",
+                          "check the path, or leave it out for the defaults") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{_where(str(path), mark.line + 1 if mark else None)}: not valid YAML: {problem}",
+                          "check indentation and quoting") from None
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings, not {type(data).__name__}",
+                          "start with keys such as 'detector:' or 'ensemble:'")
+    _check_duplicates(root, str(path), ())
+    return data, root
+
+
+def _check_duplicates(node, source: str, loc: tuple) -> None:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        seen: set = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise ConfigError(f"{_where(source, key_node.start_mark.line + 1)}: {_dotted(loc + (key,))}: "
+                                  "key appears twice", "keep one of them")
+            seen.add(key)
+            _check_duplicates(value_node, source, loc + (key,))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _check_duplicates(item, source, loc + (index,))
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = value
+
+
+# --- one-line errors ----------------------------------------------------------------------------------
+
+
+def validation_config_error(exc: ValidationError, source: str, yaml_root=None, model: type[BaseModel] | None = None,
+                            overrides: set[str] | None = None) -> ConfigError:
+    """A pydantic ValidationError as one ConfigError line: 'file:line: dotted.key: problem (fix)'."""
+    problem, fix = describe_validation_error(exc, source, yaml_root, model, overrides)
+    return ConfigError(problem, fix)
+
+
+def describe_validation_error(exc: ValidationError, source: str, yaml_root=None,
+                              model: type[BaseModel] | None = None,
+                              overrides: set[str] | None = None) -> tuple[str, str | None]:
+    """(problem, fix) for the first error, with a count of the others, all on one line."""
+    errors, seen = [], set()
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        if loc not in seen:  # a union reports one error per branch: the first says enough
+            seen.add(loc)
+            errors.append(error)
+    # In file order, so the first one named is the first one the user meets.
+    errors.sort(key=lambda error: _line_of(yaml_root, tuple(error["loc"])) or 0)
+    parts, fix = [], None
+    for index, error in enumerate(errors):
+        loc = tuple(error["loc"])
+        dotted = _dotted(loc)
+        from_override = overrides and any(dotted == key or dotted.startswith(key + ".") for key in overrides)
+        where = "command-line override" if from_override else _where(source, _line_of(yaml_root, loc))
+        if error["type"] == "extra_forbidden":
+            parent, key = loc[:-1], loc[-1]
+            text = f"{_dotted(parent) or 'top level'}: unknown key {key!r}"
+            hint = _unknown_key_hint(model, parent, str(key))
+        elif error["type"] == "missing":
+            text, hint = f"{dotted}: missing", "add it"
+        else:
+            message = _message(error)
+            text = f"{dotted}: {message}"
+            if "input" in error and not isinstance(error["input"], (dict, list)):
+                text += f", got {error['input']!r}"
+            hint = None
+        parts.append(f"{where}: {text}" if index == 0 else f"{text}")
+        if index == 0:
+            fix = hint
+    problem = parts[0]
+    if len(parts) > 1:
+        problem += f"; also {'; '.join(parts[1:])}"
+    return problem, fix
+
+
+def _message(error: dict) -> str:
+    message = str(error.get("msg", "invalid value"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    if message.startswith("Input should"):
+        message = "should" + message[len("Input should"):]
+    return message[:1].lower() + message[1:]
+
+
+def _unknown_key_hint(model: type[BaseModel] | None, parent: tuple, key: str) -> str | None:
+    fields = _fields_at(model, parent) if model is not None else None
+    if not fields:
+        return "remove it"
+    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return "valid keys: " + ", ".join(fields)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return None
+        current = _model_of(current.model_fields[part].annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return None
+
+
+def _model_of(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def _line_of(root, loc: tuple) -> int | None:
+    """1-based line of the YAML node at loc (the key's line for a missing or unknown key)."""
+    if root is None:
+        return None
+    import yaml
+
+    node, line = root, None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == str(part):
+                    node, line = value_node, key_node.start_mark.line + 1
+                    break
+            else:
+                return line if line is not None else node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _dotted(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _where(source: str, line: int | None) -> str:
+    return f"{source}:{line}" if line else source
