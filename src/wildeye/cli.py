@@ -95,6 +95,15 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
     return EXIT_INPUT_FAILURES if summary["failed"] else EXIT_OK
 
 
+def _register_groups() -> None:
+    from wildeye.models.commands import models
+
+    cli.add_command(models)
+
+
+_register_groups()
+
+
 def _ensure_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)

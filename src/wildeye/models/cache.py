@@ -1,0 +1,468 @@
+"""The model cache: the folder that holds downloaded and imported models, and what is in it.
+
+Layout under the cache root (platform default, $WILDEYE_CACHE_DIR, or `wildeye models --cache-dir`):
+
+    models/md_v5a.0.1.pt                  a registry model, under its published file name
+    models/speciesnet-v4.0.3a/            a registry model shipped as an archive, unpacked
+    models/imported/NAME/...              models added with `wildeye models import --name NAME`
+    models/index.json                     the imported models (written atomically)
+    models/NAME.part                      a download in progress (resumed by the next pull)
+
+Everything is placed by rename from a temporary name in the same folder, so a model in the cache is always whole
+and already verified: nothing here is re-hashed on use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from wildeye.atomic import write_json_atomic
+from wildeye.errors import ConfigError, WildeyeError
+from wildeye.models.registry import (NAME_PATTERN, ModelSpec, Registry, archive_format, file_digests, package_spec,
+                                     strip_archive_suffix)
+
+ENV_CACHE_DIR = "WILDEYE_CACHE_DIR"
+INDEX_NAME = "index.json"
+INDEX_FORMAT = 1
+LOCKS_DIR = ".locks"  # lock files stay (removing one races with a process waiting on it); kept out of sight here
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache folder: platformdirs when installed, else the same places it would pick."""
+    try:
+        import platformdirs
+
+        return Path(platformdirs.user_cache_dir("wildeye", appauthor=False))
+    except ImportError:
+        pass
+    home = Path.home()
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "wildeye" / "Cache"
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "wildeye"
+    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "wildeye"
+
+
+def cache_dir(override: str | os.PathLike | None = None) -> Path:
+    """--cache-dir, else $WILDEYE_CACHE_DIR, else the platform default."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get(ENV_CACHE_DIR)
+    return Path(env).expanduser() if env else default_cache_dir()
+
+
+@contextmanager
+def file_lock(path: Path):
+    """An exclusive lock between processes (two pulls of one model wait for each other, not corrupt a .part)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; the rename-into-place is still atomic
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class ModelCache:
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = cache_dir(root).absolute()
+        self.models_dir = self.root / "models"
+        self.index_path = self.models_dir / INDEX_NAME
+
+    def __repr__(self) -> str:
+        return f"ModelCache({str(self.root)!r})"
+
+    def path_for(self, spec: ModelSpec) -> Path:
+        """Where this model lives (or would live) in the cache."""
+        if spec.source == "imported" and spec.path:
+            return self.models_dir / spec.path
+        return self.models_dir / spec.cache_name
+
+    def download_path(self, spec: ModelSpec) -> Path:
+        """Where the download itself goes (for archives: the archive, unpacked afterwards)."""
+        return self.models_dir / spec.download_name
+
+    def cached_path(self, spec: ModelSpec) -> Path | None:
+        path = self.path_for(spec)
+        return path if path.exists() else None  # exists() follows links: a dangling --link is not cached
+
+    def status(self, spec: ModelSpec) -> dict:
+        path = self.path_for(spec)
+        cached = path.exists()
+        return {"cached": cached, "path": str(path) if cached else None, "size": disk_size(path) if cached else None,
+                "broken_link": path.is_symlink() and not cached, "link": path.is_symlink()}
+
+    def ensure_writable(self) -> None:
+        try:
+            self.models_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.models_dir / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise WildeyeError(f"cannot write to the model cache {self.root}: {exc.strerror or exc}",
+                               "pass --cache-dir or set WILDEYE_CACHE_DIR to a writable folder") from None
+
+    def lock(self, name: str):
+        return file_lock(self.models_dir / LOCKS_DIR / f"{name}.lock")
+
+    # --- the index of imported models ---
+
+    def _read_index(self) -> dict:
+        try:
+            data = json.loads(self.index_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"format": INDEX_FORMAT, "models": {}}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"model cache index {self.index_path} is unreadable: {exc}",
+                              "fix it or delete it and import the models again") from None
+        if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
+            raise ConfigError(f"model cache index {self.index_path} has no 'models' object",
+                              "fix it or delete it and import the models again")
+        return data
+
+    def imported_specs(self) -> list[ModelSpec]:
+        data = self._read_index()
+        return [ModelSpec.from_dict({**entry, "name": name, "source": "imported"}, where=f"{self.index_path} {name}")
+                for name, entry in data["models"].items()]
+
+    def record_import(self, spec: ModelSpec) -> None:
+        with self.lock("index"):
+            data = self._read_index()
+            entry = spec.to_dict()
+            entry.pop("name")
+            data["models"][spec.name] = entry
+            write_json_atomic(self.index_path, data)
+
+    def forget_import(self, name: str) -> None:
+        with self.lock("index"):
+            data = self._read_index()
+            if data["models"].pop(name, None) is not None:
+                write_json_atomic(self.index_path, data)
+
+
+def disk_size(path: Path) -> int:
+    """Bytes of a file, or of everything in a folder (following the top-level link of a --link import)."""
+    try:
+        if path.is_file():
+            return path.stat().st_size
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    except OSError:
+        return 0
+
+
+# --- checking what a file is -----------------------------------------------------------------------------------------
+
+def check_checkpoint_format(path: Path) -> str:
+    """A model file is a torch.save zip, a pickle, or safetensors; a login page or a truncated file is not."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head.startswith(b"PK\x03\x04"):
+        return "torch zip"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "pickle"
+    if len(head) >= 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") < (100 << 20):
+        return "safetensors"
+    shown = head[:12].decode("latin-1").encode("unicode_escape").decode()
+    what = "is empty" if not head else f"does not look like a model checkpoint (it starts with '{shown}')"
+    raise WildeyeError(f"{path.name} {what}", "get the file again from its source")
+
+
+def check_model_folder(folder: Path, kind: str) -> None:
+    if kind == "speciesnet" and not (folder / "info.json").is_file() and not any(folder.glob("*.pt")):
+        raise WildeyeError(f"{folder.name} has no info.json and no .pt file: not a SpeciesNet model folder",
+                           "use the archive from the SpeciesNet Kaggle page, unchanged")
+    if kind == "wildeye-package" and not (folder / "model.json").is_file():
+        raise WildeyeError(f"{folder.name} has no model.json: not a wildeye package", "export it with 'wildeye train'")
+
+
+def folder_kind(folder: Path) -> str | None:
+    if (folder / "model.json").is_file():
+        return "wildeye-package"
+    if (folder / "info.json").is_file() or any(folder.glob("*.pt")):
+        return "speciesnet"
+    return None
+
+
+# --- placing things atomically ---------------------------------------------------------------------------------------
+
+def swap_into_place(new: Path, dest: Path) -> None:
+    """Rename `new` (file, folder or link, same filesystem) to `dest`, replacing what is there."""
+    if new.is_dir() and not new.is_symlink() and (dest.exists() or dest.is_symlink()):
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        os.replace(dest, old)
+        os.replace(new, dest)
+        _remove(old)
+    else:
+        if dest.is_dir() and not dest.is_symlink():
+            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+            os.replace(dest, old)
+            os.replace(new, dest)
+            _remove(old)
+        else:
+            os.replace(new, dest)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    elif path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def copy_file_atomic(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a model is as readable as any file the user writes
+        swap_into_place(Path(tmp), dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def copy_tree_atomic(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        shutil.copytree(src, tmp / "tree", symlinks=False)
+        swap_into_place(tmp / "tree", dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def link_atomic(target: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.link-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp, target_is_directory=target.is_dir())
+    try:
+        swap_into_place(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def unpack_archive_atomic(archive: Path, dest: Path, fmt: str | None = None, kind: str | None = None) -> Path:
+    """Unpack into a temporary folder beside `dest`, check it, then rename it to `dest`.
+
+    An archive whose only entry is one folder (model/...) is unpacked to that folder's contents.
+    """
+    fmt = fmt or archive_format(archive.name) or sniff_archive(archive)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        out = tmp / "unpacked"
+        out.mkdir()
+        try:
+            if fmt == "zip":
+                with zipfile.ZipFile(archive) as zf:
+                    for member in zf.namelist():
+                        target = (out / member).resolve()
+                        if not target.is_relative_to(out.resolve()):
+                            raise WildeyeError(f"{archive.name} has an unsafe entry {member!r}", "get it from its source again")
+                    zf.extractall(out)
+            else:
+                with tarfile.open(archive, "r:*") as tf:
+                    if hasattr(tarfile, "data_filter"):
+                        tf.extractall(out, filter="data")
+                    else:  # Python without extraction filters: refuse anything that leaves the folder
+                        for member in tf.getmembers():
+                            target = (out / member.name).resolve()
+                            if not target.is_relative_to(out.resolve()) or member.issym() or member.islnk():
+                                raise WildeyeError(f"{archive.name} has an unsafe entry {member.name!r}",
+                                                   "get it from its source again")
+                        tf.extractall(out)
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise WildeyeError(f"{archive.name} is not a readable {fmt} archive: {exc}",
+                               "download it again (it may be truncated or an error page)") from None
+        entries = list(out.iterdir())
+        root = entries[0] if len(entries) == 1 and entries[0].is_dir() else out
+        if not any(root.iterdir()):
+            raise WildeyeError(f"{archive.name} is empty", "download it again")
+        if kind:
+            check_model_folder(root, kind)
+        swap_into_place(root, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def sniff_archive(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(b"\x1f\x8b"):
+        return "tar.gz"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head[257:262] == b"ustar":
+        return "tar"
+    raise WildeyeError(f"{path.name} is not an archive (tar.gz, tar or zip)", "download it again")
+
+
+# --- wildeye models import -------------------------------------------------------------------------------------------
+
+@dataclass
+class ImportResult:
+    spec: ModelSpec
+    path: Path
+    matched: str  # "md5": the file is a registry model | "name": added under --name
+    replaced: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"name": self.spec.name, "kind": self.spec.kind, "path": str(self.path), "matched": self.matched,
+                "replaced": self.replaced, "link": self.path.is_symlink(), "md5": self.spec.md5, "notes": self.notes}
+
+
+def import_model(source: str | os.PathLike, name: str | None = None, *, kind: str | None = None, link: bool = False,
+                 force: bool = False, cache: ModelCache | None = None) -> ImportResult:
+    """Add a checkpoint, archive or model folder obtained elsewhere (USB stick, another laptop) to the cache.
+
+    A file whose md5 is a registry model's becomes that model. Anything else needs a name; a registry name is
+    refused when its published checksum differs. --link leaves the data where it is and links to it.
+    """
+    cache = cache or ModelCache()
+    src = Path(source).expanduser()
+    if not src.exists():
+        raise WildeyeError(f"{src} not found", "give the path of the model file or folder to import")
+    src = src.resolve()
+    cache.ensure_writable()
+    registry = Registry(cache)
+    notes: list[str] = []
+    fmt = None if src.is_dir() else archive_format(src.name)
+    if fmt is None and src.is_file() and src.suffix.lower() not in (".pt", ".pth", ".ckpt", ".safetensors", ".bin"):
+        try:  # e.g. Kaggle's download saved without a suffix; a zip without .zip is a torch checkpoint, not an archive
+            fmt = sniff_archive(src)
+        except WildeyeError:
+            fmt = None
+        fmt = None if fmt == "zip" else fmt
+    if fmt and link:
+        raise WildeyeError("--link works for model files and folders, not archives", "import the archive without --link")
+
+    digests = file_digests(src) if src.is_file() else {}
+    md5 = digests.get("md5")
+    match = registry.find_by_md5(md5) if md5 else None
+    if match is not None and kind and match.kind != kind:
+        raise WildeyeError(f"{src.name} is {match.name} (md5 matches), a {match.kind} model, not {kind}",
+                           "drop --kind")
+
+    if match is not None and match.source != "imported":
+        target = match
+        how = "md5"
+        if name and not match.matches(name):
+            notes.append(f"--name {name} ignored: the file is {match.name} (its md5 matches the published one)")
+    else:
+        if name is None:
+            if match is not None:  # the same file was imported before under a name
+                name = match.name
+            else:
+                what = f"{src.name} (md5 {md5}) matches no model in the registry" if md5 else \
+                    f"{src.name} is a folder: it has no checksum to match a registry model"
+                known = registry.find_by_filename(src.name)
+                suggest = known.name if known is not None else \
+                    src.name if src.is_dir() and NAME_PATTERN.match(src.name) else "NAME"
+                raise WildeyeError(what, f"give it a name: wildeye models import {src} --name {suggest}")
+        if not NAME_PATTERN.match(name):
+            raise WildeyeError(f"invalid model name {name!r}",
+                               "use letters, digits, '.', '_', '-' and '+', starting with a letter or digit")
+        existing = registry.find(name)
+        if existing is not None and existing.source != "imported":
+            published = existing.sha256 if existing.sha256 and not existing.md5 else existing.md5
+            if published:
+                label = "sha256" if published == existing.sha256 and not existing.md5 else "md5"
+                got = digests.get(label, "(a folder)")
+                raise WildeyeError(
+                    f"refusing to import {src.name} as {existing.name}: its {label} {got} is not the published "
+                    f"{published}", f"this is a different or damaged file; get {existing.download_name} again, "
+                    "or import it under another --name")
+            if kind and existing.kind != kind:
+                raise WildeyeError(f"{existing.name} is a {existing.kind} model, not {kind}", "drop --kind")
+            if existing.archive and src.is_file() and not fmt:
+                raise WildeyeError(f"{existing.name} is a model folder, not a single file",
+                                   f"import its archive ({existing.download_name}) or the unpacked folder")
+            target, how = existing, "name"
+            notes.append(f"{existing.name} has no published checksum: verified by format only")
+        else:
+            if existing is not None and not force and existing.path is not None:
+                raise WildeyeError(f"a model named {existing.name} is already imported ({cache.path_for(existing)})",
+                                   "pass --force to replace it, or choose another --name")
+            new_kind = kind or _guess_kind(src, fmt)
+            base = package_spec(src, name=name) if src.is_dir() and new_kind == "wildeye-package" else \
+                ModelSpec(name=name, kind=new_kind)
+            stored = strip_archive_suffix(src.name) if fmt else src.name
+            target = dataclasses.replace(
+                base, kind=new_kind, source="imported", md5=md5, sha256=digests.get("sha256"),
+                path=f"imported/{name}/{stored}", filename=None, link=link, imported_from=str(src),
+                imported_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                description=base.description or f"imported from {src.name}")
+            how = "name"
+
+    dest = cache.path_for(target)
+    with cache.lock(target.name):
+        replaced = dest.exists() or dest.is_symlink()
+        if replaced and not force and target.source != "imported":
+            notes.append(f"{target.name} was already in the cache; replaced with this file")
+        _place(src, dest, target, fmt, link, check_format=how == "name")
+        if target.source == "imported":
+            if replaced or force:
+                _cleanup_other_imports(cache, target, dest)
+            cache.record_import(target)
+    return ImportResult(target, dest, how, replaced, notes)
+
+
+def _guess_kind(src: Path, fmt: str | None) -> str:
+    if src.is_dir():
+        kind = folder_kind(src)
+        if kind is None:
+            raise WildeyeError(f"{src} has no model.json (wildeye package) or info.json (SpeciesNet)",
+                               "import the model file itself, or pass --kind")
+        return kind
+    if fmt:
+        return "speciesnet"  # the only registry kind shipped as an archive; checked after unpacking
+    return "timm" if src.suffix.lower() == ".safetensors" else "megadetector"
+
+
+def _place(src: Path, dest: Path, spec: ModelSpec, fmt: str | None, link: bool, check_format: bool) -> None:
+    if src.is_dir():
+        check_model_folder(src, spec.kind)
+        (link_atomic if link else copy_tree_atomic)(src, dest)
+    elif fmt:
+        unpack_archive_atomic(src, dest, fmt, kind=spec.kind if spec.kind in ("speciesnet", "wildeye-package") else None)
+    else:
+        if check_format:  # a file matched by md5 is already known to be the published one
+            check_checkpoint_format(src)
+        (link_atomic if link else copy_file_atomic)(src, dest)
+
+
+def _cleanup_other_imports(cache: ModelCache, spec: ModelSpec, keep: Path) -> None:
+    folder = keep.parent
+    if folder.parent == cache.models_dir / "imported":
+        for other in folder.iterdir():
+            if other != keep and not other.name.startswith("."):
+                _remove(other)
