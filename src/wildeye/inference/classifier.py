@@ -1,0 +1,301 @@
+"""Species classifiers behind one interface: crop a detection, classify a batch of crops, get top-k labels.
+
+Two kinds, told apart by `load_classifier`:
+
+- SpeciesNet (Google's folder or .pt file): crops and pixels prepared exactly as speciesnet >= 5 prepares them, so
+  its published thresholds (species > 0.8, blank > 0.99) keep their meaning. What we match, from
+  speciesnet/classifier.py (`SpeciesNetClassifier.preprocess` and `.batch_predict`):
+    1. crop: `F.crop(img, int(ymin*H), int(xmin*W), int(h*H), int(w*W))` on the float image: box edges truncated
+       toward zero, parts of the box outside the frame filled with black (torchvision pads with 0), no padding;
+       "full_image" models instead drop the top and bottom of the frame: height max(int(0.7*H), H-400), centred;
+    2. `F.resize(crop, [480, 480], antialias=False)`: bilinear, aspect ratio not kept, no antialiasing;
+    3. back to uint8 with `F.convert_image_dtype` (x * 255.999, truncated), then `arr / 255.0` as float32;
+    4. NHWC batch into the module, `torch.softmax(logits, -1)`, `torch.topk` (k=5 by default).
+  One deviation: a box under one pixel wide or high is widened to one pixel (SpeciesNet would fail on it).
+- wildeye package (model.json + safetensors, a timm model): box padded by `crop_padding` and clipped to the
+  frame, resized with antialiasing, normalized with the package's mean/std, NCHW: the transform `wildeye train`
+  uses, via the same `preprocess`.
+
+Crops come from frames already in memory (RGB uint8 HxWx3, possibly decoded at reduced size: boxes are
+normalized, so they apply at any scale). Decoding at reduced size changes SpeciesNet's pixels slightly, since
+its resize does not antialias; decode at least at the crop's final size where exact parity matters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from wildeye.errors import WildeyeError
+
+if TYPE_CHECKING:
+    import torch
+
+BBox = Sequence[float]  # normalized [x_min, y_min, width, height], origin top-left (MegaDetector's bbox)
+TopK = list[tuple[str, float]]
+
+DEFAULT_TOP_K = 5  # SpeciesNet's NUM_CLASSIFICATIONS_FOR_ENSEMBLE
+DEFAULT_BATCH_SIZE = 8  # SpeciesNet's max_crop_batch_size; raise it on a large GPU
+
+
+class Classifier(ABC):
+    """Common interface; subclasses say how to crop and how to turn crops into the model's input tensor."""
+
+    kind: str
+    labels: list[str]
+    input_size: int
+    default_padding: float = 0.0
+
+    def __init__(self, module: Any, labels: list[str], input_size: int, device: Any = "auto",
+                 batch_size: int = DEFAULT_BATCH_SIZE, half: bool | None = None):
+        import torch
+
+        from wildeye.inference.device import select_device
+
+        self.device = device if isinstance(device, torch.device) else select_device(str(device))
+        self.half = (self.device.type == "cuda") if half is None else bool(half)
+        self.labels = list(labels)
+        self.input_size = int(input_size)
+        if batch_size < 1:
+            raise WildeyeError(f"batch size {batch_size} is not positive", "use a batch size of 1 or more")
+        self.batch_size = int(batch_size)
+        # fp16 through autocast, not module.half(): converted graphs hold constants .half() would miss.
+        self.module = module.to(self.device).eval()
+
+    # --- crops ---------------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def crop_detection(self, image: np.ndarray, bbox: BBox, padding: float | None = None) -> np.ndarray:
+        """The uint8 HxWx3 crop this classifier looks at for one detection box."""
+
+    def crop_image(self, image: np.ndarray) -> np.ndarray:
+        """The crop for a whole frame (no detection): the full frame."""
+        return self.crop_detection(image, (0.0, 0.0, 1.0, 1.0), padding=0.0)
+
+    # --- classification -----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def preprocess(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
+        """A float32 CPU batch in the layout and value range the module expects."""
+
+    def forward_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        """Logits (float32, CPU) for a batch `preprocess` made: lets a DataLoader worker do the preprocessing."""
+        import torch
+
+        fp16 = torch.autocast(self.device.type, dtype=torch.float16) if self.half else contextlib.nullcontext()
+        with torch.inference_mode():
+            if self.device.type == "cuda":
+                batch = batch.pin_memory()
+            batch = batch.to(self.device, non_blocking=True)
+            with fp16:
+                out = self.module(batch)
+            if isinstance(out, (tuple, list)):
+                out = out[0]
+            return out.float().cpu()
+
+    def logits(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
+        """Raw float32 outputs, one row per crop, computed in batches of `batch_size` (CPU tensor)."""
+        import torch
+
+        rows = [self.forward_batch(self.preprocess(crops[start:start + self.batch_size]))
+                for start in range(0, len(crops), self.batch_size)]
+        if not rows:
+            return torch.empty((0, len(self.labels)))
+        return torch.cat(rows)
+
+    def scores(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
+        """Softmax over all labels, one row per crop."""
+        import torch
+
+        return torch.softmax(self.logits(crops), dim=-1)
+
+    def classify(self, crops: Sequence[np.ndarray], top_k: int | None = DEFAULT_TOP_K) -> list[TopK]:
+        """Top-k (label, score) per crop, best first; `top_k=None` gives every label."""
+        import torch
+
+        scores = self.scores(crops)
+        if scores.shape[0] == 0:
+            return []
+        k = scores.shape[1] if top_k is None else max(1, min(int(top_k), scores.shape[1]))
+        values, indices = torch.topk(scores, k=k, dim=-1)
+        return [[(self.labels[i], float(v)) for v, i in zip(row_v.tolist(), row_i.tolist())]
+                for row_v, row_i in zip(values, indices)]
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({len(self.labels)} labels, {self.input_size} px, {self.device}, "
+                f"{'fp16' if self.half else 'fp32'})")
+
+
+# --- SpeciesNet ----------------------------------------------------------------------------------------------
+
+
+def speciesnet_crop(image: np.ndarray, bbox: BBox, padding: float = 0.0) -> np.ndarray:
+    """SpeciesNet's crop rule (`F.crop` with int() edges; outside the frame is black), on a uint8 array.
+
+    `padding` (a fraction of the box added on each side) is a wildeye extension; SpeciesNet uses 0.
+    """
+    image = _check_image(image)
+    height, width = image.shape[:2]
+    x, y, w, h = _padded_box(bbox, padding)
+    top, left = int(y * height), int(x * width)
+    crop_h, crop_w = max(1, int(h * height)), max(1, int(w * width))
+    out = np.zeros((crop_h, crop_w, 3), dtype=np.uint8)
+    src_top, src_left = max(top, 0), max(left, 0)
+    src_bottom, src_right = min(top + crop_h, height), min(left + crop_w, width)
+    if src_bottom > src_top and src_right > src_left:
+        out[src_top - top:src_bottom - top, src_left - left:src_right - left] = \
+            image[src_top:src_bottom, src_left:src_right]
+    return out
+
+
+def speciesnet_full_image_crop(image: np.ndarray) -> np.ndarray:
+    """SpeciesNet's "full_image" rule: keep the middle rows, height max(int(0.7*H), H-400) (`F.center_crop`)."""
+    image = _check_image(image)
+    height = image.shape[0]
+    target = max(int(height * (1.0 - 0.3)), height - 400)
+    top = int(round((height - target) / 2.0))  # torchvision's center_crop offset
+    return np.ascontiguousarray(image[top:top + target])
+
+
+class SpeciesNetClassifier(Classifier):
+    """Google's SpeciesNet classifier (onnx2torch module, NHWC input in [0, 1], 480 px)."""
+
+    kind = "speciesnet"
+
+    def __init__(self, module: Any, labels: list[str], model_type: str = "always_crop", *,
+                 input_size: int = 480, version: str | None = None, path: Path | None = None, **kwargs: Any):
+        super().__init__(module, labels, input_size, **kwargs)
+        self.model_type = model_type
+        self.version = version
+        self.path = path
+
+    def crop_detection(self, image: np.ndarray, bbox: BBox, padding: float | None = None) -> np.ndarray:
+        """"always_crop": the box, SpeciesNet's way; "full_image": the frame minus its strips (box ignored)."""
+        if self.model_type == "full_image":
+            return speciesnet_full_image_crop(image)
+        return speciesnet_crop(image, bbox, self.default_padding if padding is None else padding)
+
+    def crop_image(self, image: np.ndarray) -> np.ndarray:
+        if self.model_type == "full_image":
+            return speciesnet_full_image_crop(image)
+        return speciesnet_crop(image, (0.0, 0.0, 1.0, 1.0))
+
+    def preprocess(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
+        import torch
+        import torchvision.transforms.functional as F
+
+        size = [self.input_size, self.input_size]
+        out = []
+        for crop in crops:
+            chw = torch.from_numpy(_check_image(crop)).permute(2, 0, 1).contiguous()
+            chw = F.convert_image_dtype(chw, torch.float32)
+            chw = F.resize(chw, size, antialias=False)
+            hwc = F.convert_image_dtype(chw, torch.uint8).permute(1, 2, 0)
+            out.append((hwc.to(torch.float64) / 255.0).to(torch.float32))  # numpy's `arr / 255.0`, then float32
+        if not out:
+            return torch.empty((0, *size, 3))
+        return torch.stack(out)
+
+
+# --- wildeye packages ----------------------------------------------------------------------------------------
+
+
+def padded_crop(image: np.ndarray, bbox: BBox, padding: float = 0.0) -> np.ndarray:
+    """The box grown by `padding` of its size on each side, clipped to the frame, edges rounded outward."""
+    image = _check_image(image)
+    height, width = image.shape[:2]
+    x, y, w, h = _padded_box(bbox, padding)
+    left = min(max(math.floor(x * width), 0), width - 1)
+    top = min(max(math.floor(y * height), 0), height - 1)
+    right = max(min(math.ceil((x + w) * width), width), left + 1)
+    bottom = max(min(math.ceil((y + h) * height), height), top + 1)
+    return np.ascontiguousarray(image[top:bottom, left:right])
+
+
+class PackageClassifier(Classifier):
+    """A wildeye model package: a timm model, NCHW input normalized with the package's mean/std."""
+
+    kind = "wildeye-package"
+
+    def __init__(self, module: Any, info: Any, *, path: Path | None = None, **kwargs: Any):
+        super().__init__(module, info.labels, info.input_size, **kwargs)
+        self.info = info
+        self.path = path
+        self.default_padding = float(info.crop_padding)
+        self.thresholds = dict(info.thresholds)
+
+    def crop_detection(self, image: np.ndarray, bbox: BBox, padding: float | None = None) -> np.ndarray:
+        return padded_crop(image, bbox, self.default_padding if padding is None else padding)
+
+    def preprocess(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
+        return package_transform(crops, self.info.input_size, self.info.mean, self.info.std, self.info.interpolation)
+
+
+def package_transform(crops: Sequence[np.ndarray], input_size: int, mean: Sequence[float], std: Sequence[float],
+                      interpolation: str = "bilinear") -> torch.Tensor:
+    """uint8 HWC crops -> normalized float32 NCHW batch: shared by inference and `wildeye train` evaluation."""
+    import torch
+    import torchvision.transforms.functional as F
+    from torchvision.transforms import InterpolationMode
+
+    mode = InterpolationMode(interpolation)
+    size = [input_size, input_size]
+    out = []
+    for crop in crops:
+        chw = torch.from_numpy(_check_image(crop)).permute(2, 0, 1).contiguous()
+        chw = F.resize(chw.float().div_(255.0), size, interpolation=mode, antialias=True)
+        out.append(F.normalize(chw, list(mean), list(std)))
+    if not out:
+        return torch.empty((0, 3, *size))
+    return torch.stack(out)
+
+
+# --- loading -------------------------------------------------------------------------------------------------
+
+
+def load_classifier(path: str | Path, device: Any = "auto", *, batch_size: int = DEFAULT_BATCH_SIZE,
+                    half: bool | None = None) -> Classifier:
+    """A folder with model.json is a wildeye package; a SpeciesNet folder (info.json) or .pt file is SpeciesNet."""
+    from wildeye.models import package, speciesnet
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise WildeyeError(f"classifier {path} not found", "pass a wildeye package folder, or a SpeciesNet folder/.pt")
+    if package.is_package(path):
+        loaded = package.load_package(path)
+        return PackageClassifier(loaded.model, loaded.info, path=path, device=device, batch_size=batch_size,
+                                 half=half)
+    if speciesnet.is_speciesnet_path(path):
+        model = speciesnet.load_speciesnet(path)
+        return SpeciesNetClassifier(model.module, model.labels, model.model_type, input_size=speciesnet.INPUT_SIZE,
+                                    version=model.version, path=model.path, device=device, batch_size=batch_size,
+                                    half=half)
+    raise WildeyeError(f"{path} is neither a wildeye model package (model.json) nor a SpeciesNet model "
+                       "(info.json or .pt)", "pass the package folder, the SpeciesNet folder, or its .pt file")
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        shape = getattr(image, "shape", None)
+        raise ValueError(f"expected an RGB uint8 HxWx3 array, got {type(image).__name__} {shape} "
+                         f"{getattr(image, 'dtype', '')}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"empty image {image.shape}")
+    return image
+
+
+def _padded_box(bbox: BBox, padding: float) -> tuple[float, float, float, float]:
+    x, y, w, h = (float(v) for v in bbox)
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w < 0 or h < 0:
+        raise ValueError(f"bad bbox {list(bbox)}: want finite [x_min, y_min, width, height] with width, height >= 0")
+    if padding < 0:
+        raise ValueError(f"padding {padding} is negative")
+    return x - padding * w, y - padding * h, w * (1 + 2 * padding), h * (1 + 2 * padding)
