@@ -95,6 +95,60 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
     return EXIT_INPUT_FAILURES if summary["failed"] else EXIT_OK
 
 
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the journal, manifest and outputs.  [default: SOURCE/wildeye]")
+@click.option("-c", "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Run config YAML (see configs/run.yaml).")
+@click.option("--detector", default=None, help="Detector: registry name (mdv5a, mdv1000-spruce, …) or checkpoint path."
+              "  [default: mdv5a]")
+@click.option("--classifier", default=None, help="Classifier: registry name, model package or path; 'none' for "
+              "detection only.  [default: speciesnet]")
+@click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps.  [default: auto]")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=None, help="Frames per detector batch.  [default: 8]")
+@click.option("--workers", type=click.IntRange(0, 64), default=None, help="Decoding processes.  [default: 2]")
+@click.option("--deployments", "deployments_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Camtrap DP-style deployments.csv.  [default: SOURCE/deployments.csv if present]")
+@click.option("--sequence-gap", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              help="Seconds between frames that start a new sequence.")
+@click.option("--rerun", is_flag=True, help="Redo every frame when the journal holds results from other models.")
+@click.option("--wait", is_flag=True, help="If another run holds this journal, wait for it instead of exiting.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@verbosity_options
+@click.pass_obj
+def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, detector: str | None,
+        classifier: str | None, device: str | None, batch_size: int | None, workers: int | None,
+        deployments_csv: Path | None, sequence_gap: float, rerun: bool, wait: bool, as_json: bool) -> int:
+    """Detect and classify every frame of SOURCE: resumable; writes a journal and MegaDetector JSON."""
+    from wildeye import ui
+    from wildeye.config import load_run_config
+    from wildeye.inference.run import run as run_pipeline
+    from wildeye.ingest.manifest import ScanSettings
+
+    flags = {"detector.name": detector, "device": device, "detector.batch_size": batch_size, "workers": workers}
+    overrides = {key: value for key, value in flags.items() if value is not None}
+    if classifier is not None:
+        overrides["classifier.name"] = None if classifier.lower() == "none" else classifier
+    config = load_run_config(config_path, overrides)
+    out = out or source / "wildeye"
+    _ensure_writable(out)
+    settings = ScanSettings(sequence_gap_s=sequence_gap,
+                            deployments_csv=str(deployments_csv.resolve()) if deployments_csv else None)
+    quiet = obj["quiet"]
+    with ui.progress_bar("scanning", enabled=not quiet) as on_scan, \
+            ui.progress_bar("detecting", enabled=not quiet, unit="images") as on_progress:
+        outcome = run_pipeline(source, out, config, settings, rerun=rerun, wait=wait, on_scan=on_scan,
+                               on_progress=on_progress)
+    result = {**outcome.summary, "times": outcome.times, "models": outcome.models, "outputs": outcome.outputs,
+              "out": str(out)}
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+    elif not quiet:
+        ui.print_run_summary(result, verbose=obj["verbose"] > 0)
+    return EXIT_INPUT_FAILURES if outcome.summary["failed"] else EXIT_OK
+
+
 def _register_groups() -> None:
     from wildeye.models.commands import models
 

@@ -60,6 +60,36 @@ def print_scan_summary(summary: dict, manifest_path: str, details: list[tuple[st
     console.print(f"manifest: {manifest_path}")
 
 
+def print_run_summary(result: dict, verbose: bool) -> None:
+    console = _console()
+    seconds = result["seconds"]
+    rate = result["frames_this_run"] / seconds if seconds else 0
+    console.print(f"[bold]{result['processed']}[/] of {result['images']} media processed "
+                  f"({result['frames_this_run']} this run in {seconds:.1f} s, {rate:.2f} images/s); "
+                  f"{result['failed']} failed, {result['duplicates']} duplicates, {result['skipped']} videos skipped")
+    console.print(f"blank {result['blank']}, human {result['human']}, vehicle {result['vehicle']}, "
+                  f"needs review {result['needs_review']}")
+    if result["animals"]:
+        from rich.table import Table
+
+        table = Table(title="Animals (images)", title_justify="left")
+        table.add_column("label", overflow="fold")
+        table.add_column("images", justify="right")
+        for label, count in result["animals"].items():
+            table.add_row(_display(label), str(count))
+        console.print(table)
+    if verbose:
+        console.print("stage seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in result["times"].items()))
+    for name, path in result["outputs"].items():
+        console.print(f"{name}: {path}")
+    console.print(f"journal: {result['out']}/journal.sqlite")
+
+
+def _display(label: str) -> str:
+    parts = label.split(";")
+    return (parts[6] or next((p for p in reversed(parts[1:6]) if p), label)) if len(parts) == 7 else label
+
+
 def _short(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else "-"
 

@@ -41,7 +41,7 @@ class FramePipeline:
 
     def __init__(self, detector, classifier=None, *, batch_size: int = 8, workers: int = 2,
                  classify_threshold: float = 0.1, crop_padding: float | None = None, min_side: int | None = None,
-                 classifier_batch_size: int | None = None):
+                 classifier_batch_size: int | None = None, top_k: int = 5):
         self.detector = detector
         self.classifier = classifier
         self.batch_size = batch_size
@@ -50,6 +50,7 @@ class FramePipeline:
         self.crop_padding = crop_padding
         self.min_side = min_side if min_side is not None else detector.image_size
         self.classifier_batch_size = classifier_batch_size or batch_size
+        self.top_k = top_k
         self.times = StageTimes()
 
     def process(self, source: Path, paths: list[str], record: Callable[[BatchResult], None],
@@ -104,7 +105,7 @@ class FramePipeline:
                     jobs.append((det, self._crop(decoded.image, det.bbox)))
         for start in range(0, len(jobs), self.classifier_batch_size):
             chunk = jobs[start:start + self.classifier_batch_size]
-            for (det, _), top in zip(chunk, self.classifier.classify([crop for _, crop in chunk])):
+            for (det, _), top in zip(chunk, self.classifier.classify([crop for _, crop in chunk], top_k=self.top_k)):
                 det.classifications = [(label, float(score)) for label, score in top]
 
     def _crop(self, image, bbox):

@@ -1,0 +1,160 @@
+"""`wildeye run SOURCE`: scan + detect + classify + journal + decisions + MegaDetector JSON, resumable.
+
+Running the same command again after a crash (or kill -9) resumes: the journal knows which frames are done.
+Running it with different models or settings on a journal that already holds results stops with a clear
+message instead of mixing results, unless `rerun` is asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from wildeye.atomic import write_json_atomic
+from wildeye.config import RunConfig
+from wildeye.errors import ConfigError
+from wildeye.ingest.manifest import MANIFEST_NAME, Manifest, ScanSettings
+
+MEGADETECTOR_JSON = "megadetector.json"
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunOutcome:
+    out_dir: Path
+    summary: dict
+    times: dict
+    models: dict
+    outputs: dict = field(default_factory=dict)
+
+
+@dataclass
+class LoadedModels:
+    detector: object
+    classifier: object | None
+    info: dict  # what the journal and the MegaDetector JSON record about them
+
+
+def load_models(config: RunConfig, device) -> LoadedModels:
+    from wildeye.inference.detector import Detector
+    from wildeye.models.registry import resolve_model
+
+    det_model = resolve_model(config.detector.name, "detector")
+    detector = Detector.from_checkpoint(det_model.path, device=device,
+                                        image_size=config.detector.image_size or det_model.image_size,
+                                        conf_floor=config.detector.threshold)
+    info = {"detector": {"name": det_model.name, "path": str(det_model.path), "filename": det_model.path.name,
+                         "md5": _md5(det_model.path), "megadetector_version": det_model.spec.version or "unknown",
+                         "typical_detection_threshold": det_model.typical_threshold or 0.2,
+                         "conservative_detection_threshold": det_model.conservative_threshold or 0.05,
+                         "image_size": detector.image_size}}
+    classifier = None
+    if config.classifier.name:
+        from wildeye.inference.classifier import load_classifier
+
+        cls_model = resolve_model(config.classifier.name, "classifier")
+        classifier = load_classifier(cls_model.path, device=device)
+        info["classifier"] = {"name": cls_model.name, "path": str(cls_model.path), "md5": _md5(cls_model.path),
+                              "labels": len(classifier.labels), "input_size": classifier.input_size}
+    return LoadedModels(detector, classifier, info)
+
+
+def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSettings | None = None, *,
+        rerun: bool = False, wait: bool = False, on_scan: Progress | None = None,
+        on_progress: Progress | None = None) -> RunOutcome:
+    from wildeye.inference.device import select_device
+    from wildeye.inference.pipeline import FramePipeline, summarize_results
+    from wildeye.ingest.scan import scan
+    from wildeye.store.journal import Journal
+
+    started = time.perf_counter()
+    device = select_device(config.device)
+    with Journal.open(out_dir, wait=wait) as journal:  # lock first: two runs never scan or write at once
+        manifest = scan(source, scan_settings, out_dir=out_dir, on_progress=on_scan)
+        manifest.write(out_dir / MANIFEST_NAME)
+        models = load_models(config, device)
+        fingerprint = _fingerprint(config, models.info)
+        previous = journal.get_meta("fingerprint")
+        if previous is not None and previous != fingerprint:
+            if not rerun:
+                raise ConfigError(f"{journal.path} holds results from other models or settings",
+                                  "pass --rerun to redo every frame with these, or --out to keep both")
+            journal.conn.execute("UPDATE media SET status='pending' WHERE status IN ('done', 'failed') "
+                                 "AND kind='image' AND duplicate_of IS NULL")
+        journal.set_meta("fingerprint", fingerprint)
+        journal.set_meta("source", str(Path(source).resolve()))
+        journal.add_media(manifest.files)
+        pending = journal.pending()
+        run_id = journal.start_run(config.model_dump(mode="json"), models.info)
+        pipeline = FramePipeline(models.detector, models.classifier, batch_size=config.detector.batch_size,
+                                 workers=config.workers, classify_threshold=config.ensemble.detection_threshold,
+                                 classifier_batch_size=config.classifier.batch_size, top_k=config.classifier.top_k)
+        status = "interrupted"
+        try:
+            times = pipeline.process(Path(source), pending,
+                                     lambda batch: journal.record_batch(run_id, batch.done, batch.failed), on_progress)
+            decide(journal, manifest, config, models.classifier)
+            outputs = {"megadetector_json": str(write_megadetector_json(journal, out_dir, models.info))}
+            status = "finished"
+        finally:
+            stats = {"frames": len(pending), "seconds": round(time.perf_counter() - started, 3),
+                     "times": pipeline.times.as_dict()}
+            journal.finish_run(run_id, status, stats)
+        summary = summarize_results(journal)
+    summary["frames_this_run"] = len(pending)
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    return RunOutcome(out_dir=out_dir, summary=summary, times=times.as_dict(), models=models.info, outputs=outputs)
+
+
+def decide(journal, manifest: Manifest, config: RunConfig, classifier=None) -> None:
+    """Ensemble decisions for every processed frame, sequence by sequence, written to the journal."""
+    from wildeye.inference.ensemble import Ensemble, ImageResult
+
+    ensemble = Ensemble(config.ensemble, taxonomy=getattr(classifier, "labels", None))
+    deployments = {d.deployment_id: d for d in manifest.deployments}
+    detections = journal.detections()
+    images = []
+    for media in journal.media():
+        if media.status != "done":
+            continue
+        deployment = deployments.get(media.deployment_id)
+        extra = deployment.extra if deployment else {}
+        images.append(ImageResult(path=media.path, detections=detections.get(media.path, []),
+                                  sequence_id=media.sequence_id, frame_num=media.frame_num,
+                                  country=extra.get("country"), admin1_region=extra.get("admin1Region")))
+    decisions = ensemble.decide_sequences(images)
+    journal.write_decisions({path: (d.prediction, [dd.prediction for dd in d.detections if dd.prediction])
+                             for path, d in decisions.items()})
+
+
+def write_megadetector_json(journal, out_dir: Path, models_info: dict) -> Path:
+    from wildeye.reports.megadetector import megadetector_output
+
+    classifier = models_info.get("classifier", {}).get("name")
+    document = megadetector_output(journal, models_info["detector"], classifier_name=classifier)
+    path = out_dir / MEGADETECTOR_JSON
+    write_json_atomic(path, document)
+    return path
+
+
+def _fingerprint(config: RunConfig, info: dict) -> dict:
+    """What makes results comparable: the model files and the settings that change raw model output."""
+    return {"detector_md5": info["detector"]["md5"], "detector_image_size": info["detector"]["image_size"],
+            "detector_floor": config.detector.threshold,
+            "classifier_md5": info.get("classifier", {}).get("md5"), "top_k": config.classifier.top_k}
+
+
+def _md5(path: Path) -> str:
+    """md5 of a model file (as MegaDetector publishes them), or of every file in a model folder."""
+    digest = hashlib.md5()
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).is_dir() else [Path(path)]
+    for file in files:
+        if Path(path).is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        with open(file, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
