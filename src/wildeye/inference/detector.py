@@ -1,0 +1,351 @@
+"""MegaDetector: boxes for animals, people and vehicles, the way MegaDetector's own PyTorch detector makes them.
+
+Pre- and post-processing follow `megadetector/detection/pytorch_detector.py` in its default ("classic")
+compatibility mode, so someone switching from MegaDetector gets the same boxes:
+
+- letterbox to `image_size` on the long side (1280 for MDv5), scaling up small images too, padding with grey
+  114 to the smallest multiple of the model stride (64 for P6 models, 32 otherwise), centred;
+- RGB, /255, float32 (fp16 on CUDA here);
+- objectness > floor, then objectness x class score > floor (floor 0.005, MegaDetector's output default),
+  best class per box, class-aware NMS at IoU 0.45 (torchvision), 300 boxes at most;
+- boxes mapped back to the input image (gain and padding recomputed from the shapes, clipped, rounded to
+  whole pixels), normalised [x_min, y_min, w, h] truncated to 4 decimals, confidence truncated to 3;
+- class 0/1/2 -> animal/person/vehicle (MegaDetector categories "1"/"2"/"3"), most confident first.
+
+The input shape depends only on each image's own size, so frames of one camera share a shape and a batch
+is one tensor (mixed sizes: one tensor per size). On accelerators that tensor goes through the network in one
+call. On CPU the frames of a batch go through one at a time: batching gains nothing there (YOLOv5x6 at
+1280x960 on 2 cores: 2.5 s/frame alone, 3.0 s/frame in fours), and oneDNN picks different convolution kernels
+for different batch sizes, so only this way is a frame's result independent of its batch (a resumed run gives
+the same boxes) and bit-for-bit what MegaDetector computes for it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from wildeye.errors import WildeyeError
+from wildeye.inference.types import Detection
+
+__all__ = [
+    "DEFAULT_IMAGE_SIZE", "DEFAULT_CONF_FLOOR", "NMS_IOU", "MAX_DETECTIONS", "PAD_COLOR", "CLASS_NAMES",
+    "Letterboxed", "letterbox", "prepare", "nms", "scale_boxes", "to_detections", "Detector",
+]
+
+DEFAULT_IMAGE_SIZE = 1280  # MegaDetector's default when a model file carries no image size (MDv5a/b)
+DEFAULT_CONF_FLOOR = 0.005  # MegaDetector's DEFAULT_OUTPUT_CONFIDENCE_THRESHOLD
+NMS_IOU = 0.45  # MegaDetector's "classic" NMS IoU
+MAX_DETECTIONS = 300
+PAD_COLOR = 114
+CONF_DIGITS = 3
+COORD_DIGITS = 4
+CLASS_NAMES = ("animal", "person", "vehicle")  # model class index -> MegaDetector category name
+
+
+# --------------------------------------------------------------------------------------------------
+# Preprocessing
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Letterboxed:
+    """One frame ready for the network: HxWx3 uint8 RGB at model input size, and the size it came from."""
+
+    image: np.ndarray
+    source_shape: tuple[int, int]  # (height, width) of the frame the boxes are normalised to
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        return self.image.shape[0], self.image.shape[1]
+
+
+def letterbox(image: np.ndarray, new_shape: int | tuple[int, int], *, stride: int = 32, auto: bool = True,
+              scaleup: bool = True, color: int = PAD_COLOR) -> np.ndarray:
+    """Resize keeping aspect ratio and pad, exactly as YOLOv5's letterbox (which MegaDetector calls).
+
+    auto=True pads only up to the next multiple of `stride` (MegaDetector's default); auto=False pads to
+    `new_shape` itself.
+    """
+    shape = image.shape[:2]
+    if isinstance(new_shape, int):
+        new_shape = (new_shape, new_shape)
+    r = min(new_shape[0] / shape[0], new_shape[1] / shape[1])
+    if not scaleup:
+        r = min(r, 1.0)
+    new_unpad = round(shape[1] * r), round(shape[0] * r)
+    dw, dh = new_shape[1] - new_unpad[0], new_shape[0] - new_unpad[1]
+    if auto:
+        dw, dh = dw % stride, dh % stride
+    dw, dh = dw / 2, dh / 2
+    if shape[::-1] != new_unpad:
+        image = cv2.resize(image, new_unpad, interpolation=cv2.INTER_LINEAR)
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(color, color, color))
+
+
+def _as_rgb(image) -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4) or array.shape[0] < 1 or array.shape[1] < 1:
+        raise ValueError(f"expected an RGB image array (H x W x 3), got shape {array.shape}")
+    if array.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {array.dtype}")
+    if array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    elif array.shape[2] == 4:
+        array = array[:, :, :3]
+    return np.ascontiguousarray(array)
+
+
+def prepare(image: np.ndarray, image_size: int, stride: int, *, square: bool = False) -> Letterboxed:
+    """Letterbox one RGB frame for a detector; needs no model, so DataLoader workers can do it.
+
+    square=True pads every frame to image_size x image_size (any mix of orientations shares one tensor),
+    at the cost of boxes that differ slightly from MegaDetector's.
+    """
+    rgb = _as_rgb(image)
+    boxed = letterbox(rgb, image_size, stride=stride, auto=not square, scaleup=True)
+    return Letterboxed(boxed, (rgb.shape[0], rgb.shape[1]))
+
+
+# --------------------------------------------------------------------------------------------------
+# Postprocessing
+# --------------------------------------------------------------------------------------------------
+
+def nms(prediction: torch.Tensor, conf_thres: float = DEFAULT_CONF_FLOOR, iou_thres: float = NMS_IOU,
+        max_det: int = MAX_DETECTIONS) -> list[torch.Tensor]:
+    """MegaDetector's NMS: per image, [x1, y1, x2, y2, conf, class] rows, most confident first.
+
+    prediction: (batch, boxes, 5 + nc) as the network returns it, [xc, yc, w, h, obj, class scores...].
+    Keeps obj > conf_thres, scores each box by its best obj x class score (> conf_thres), runs torchvision's
+    NMS per class, then sorts by score and keeps max_det.
+    """
+    from torchvision.ops import nms as box_nms  # noqa: PLC0415  (torchvision is slow to import)
+
+    output = []
+    for x in prediction:
+        x = x[x[:, 4] > conf_thres]
+        if x.shape[0] == 0:
+            output.append(torch.zeros((0, 6), device=prediction.device))
+            continue
+        box = torch.empty_like(x[:, :4])
+        box[:, 0] = x[:, 0] - x[:, 2] / 2.0
+        box[:, 1] = x[:, 1] - x[:, 3] / 2.0
+        box[:, 2] = x[:, 0] + x[:, 2] / 2.0
+        box[:, 3] = x[:, 1] + x[:, 3] / 2.0
+        best_conf, best_class = (x[:, 5:] * x[:, 4:5]).max(1, keepdim=True)
+        keep = best_conf.view(-1) > conf_thres
+        if not keep.any():
+            output.append(torch.zeros((0, 6), device=prediction.device))
+            continue
+        box, best_conf, best_class = box[keep], best_conf[keep], best_class[keep]
+        kept = []
+        for class_id in best_class.unique():
+            mask = (best_class == class_id).view(-1)
+            class_boxes, class_scores = box[mask], best_conf[mask].view(-1)
+            idx = box_nms(class_boxes, class_scores, iou_thres)
+            if len(idx):
+                cls_col = torch.full((len(idx), 1), class_id.item(), device=prediction.device, dtype=torch.float)
+                kept.append(torch.cat([class_boxes[idx], class_scores[idx].unsqueeze(1), cls_col], 1))
+        if kept:
+            dets = torch.cat(kept, 0)
+            dets = dets[dets[:, 4].argsort(descending=True)][:max_det]
+            output.append(dets)
+        else:
+            output.append(torch.zeros((0, 6), device=prediction.device))
+    return output
+
+
+def scale_boxes(input_shape: tuple[int, int], boxes: torch.Tensor, source_shape: tuple[int, int]) -> torch.Tensor:
+    """xyxy boxes from network-input pixels to source-image pixels, clipped (YOLOv5's scale_coords, in place).
+
+    Gain and padding are recomputed from the two shapes, as MegaDetector's classic mode does.
+    """
+    gain = min(input_shape[0] / source_shape[0], input_shape[1] / source_shape[1])
+    pad_x = (input_shape[1] - source_shape[1] * gain) / 2
+    pad_y = (input_shape[0] - source_shape[0] * gain) / 2
+    boxes[:, [0, 2]] -= pad_x
+    boxes[:, [1, 3]] -= pad_y
+    boxes[:, :4] /= gain
+    boxes[:, 0].clamp_(0, source_shape[1])
+    boxes[:, 1].clamp_(0, source_shape[0])
+    boxes[:, 2].clamp_(0, source_shape[1])
+    boxes[:, 3].clamp_(0, source_shape[0])
+    return boxes
+
+
+def _truncate(x: float, digits: int) -> float:
+    return math.floor(x * 10 ** digits) / 10 ** digits
+
+
+def to_detections(det: torch.Tensor, input_shape: tuple[int, int], source_shape: tuple[int, int],
+                  conf_floor: float = DEFAULT_CONF_FLOOR) -> list[Detection]:
+    """NMS rows for one image -> Detections with MegaDetector's box format, rounding and order.
+
+    Same float32 arithmetic as MegaDetector (xyxy -> centre/size, divided by the image size), vectorised.
+    """
+    if det.shape[0] == 0:
+        return []
+    det = det.detach().float().cpu().clone()
+    det[:, :4] = scale_boxes(input_shape, det[:, :4], source_shape).round()
+    det = det.flip(0)  # MegaDetector walks the rows in reverse, then sorts (stably) by truncated confidence
+    det = det[~(det[:, 4] < conf_floor)]  # compared as float32, like MegaDetector
+    h, w = source_shape
+    x1, y1, x2, y2 = det[:, 0], det[:, 1], det[:, 2], det[:, 3]
+    xywh = torch.stack(((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1), 1) / torch.tensor((w, h, w, h))
+    out = []
+    for (xc, yc, bw, bh), conf, cls in zip(xywh.tolist(), det[:, 4].tolist(), det[:, 5].tolist()):
+        cls = int(cls)
+        if not 0 <= cls < len(CLASS_NAMES):
+            raise ValueError(f"class index {cls} is not a MegaDetector class")
+        bbox = tuple(_truncate(v, COORD_DIGITS) for v in (xc - bw / 2.0, yc - bh / 2.0, bw, bh))
+        out.append(Detection(category=CLASS_NAMES[cls], conf=_truncate(conf, CONF_DIGITS), bbox=bbox))
+    out.sort(key=lambda d: d.conf, reverse=True)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# The detector
+# --------------------------------------------------------------------------------------------------
+
+def _device(device) -> torch.device:
+    if isinstance(device, torch.device):
+        device = str(device)
+    from wildeye.inference.device import select_device  # noqa: PLC0415
+    return select_device(device)
+
+
+class Detector:
+    """A YOLOv5-format MegaDetector ready to run: `detect(images) -> boxes per image`.
+
+    The model passed in is taken over: it is fused (batch norms folded into convolutions) and moved in place.
+    `batched`: send up to `batch_size` same-shape frames through the network as one tensor; default on
+    accelerators only (see the module docstring). `half`: fp16 weights and inputs; default on CUDA only.
+    """
+
+    def __init__(self, model, *, image_size: int | None = None, device="cpu",
+                 conf_floor: float = DEFAULT_CONF_FLOOR, iou_threshold: float = NMS_IOU,
+                 max_detections: int = MAX_DETECTIONS, batch_size: int = 8, half: bool | None = None,
+                 square: bool = False, batched: bool | None = None,
+                 checkpoint_names: Sequence[str] | None = None, source: str | None = None):
+        from wildeye.models.yolov5 import YOLOv5  # noqa: PLC0415
+
+        if not isinstance(model, YOLOv5):
+            raise TypeError("model must be a wildeye.models.yolov5.YOLOv5")
+        nc = model.detect.nc
+        if nc != len(CLASS_NAMES):
+            raise WildeyeError(f"the detector has {nc} classes; a MegaDetector has 3 (animal, person, vehicle)",
+                               "use a MegaDetector checkpoint (MDv5a, MDv5b, MDv1000-redwood/-spruce)")
+        self.stride = int(max(model.stride.tolist()))
+        self.image_size = int(image_size or DEFAULT_IMAGE_SIZE)
+        if self.image_size <= 0 or self.image_size % self.stride:
+            lower = max(self.stride, self.image_size // self.stride * self.stride)
+            raise WildeyeError(f"image size {self.image_size} is not a multiple of the model stride {self.stride}",
+                               f"use {lower} or {lower + self.stride}")
+        if not 0.0 <= conf_floor < 1.0:
+            raise WildeyeError(f"confidence floor {conf_floor} is outside [0, 1)", "use e.g. 0.005 or 0.05")
+        self.device = _device(device)
+        self.half = (self.device.type == "cuda") if half is None else bool(half)
+        self.conf_floor = float(conf_floor)
+        self.iou_threshold = float(iou_threshold)
+        self.max_detections = int(max_detections)
+        self.batch_size = max(1, int(batch_size))
+        self.square = bool(square)
+        self.batched = (self.device.type != "cpu") if batched is None else bool(batched)
+        self.checkpoint_names = list(checkpoint_names or model.names)
+        self.source = source
+        self.parameters = sum(p.numel() for p in model.parameters())  # before fusing, as the checkpoint has them
+        self.arch = model.yaml
+        self.strides = [int(s) for s in model.stride.tolist()]
+        model = model.float().eval().fuse()  # MegaDetector fuses conv + batch norm before inference
+        self.model = (model.half() if self.half else model).to(self.device)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, device="cpu", image_size: int | None = None,
+                        conf_floor: float = DEFAULT_CONF_FLOOR, **options) -> Detector:
+        """Load a YOLOv5-format MegaDetector checkpoint safely (see wildeye.models.yolov5.load_checkpoint).
+
+        Image size: the argument, else the size stored in the file (MDv1000), else 1280 as MegaDetector does.
+        """
+        from wildeye.models.yolov5 import load_checkpoint  # noqa: PLC0415
+
+        ckpt = load_checkpoint(path)
+        stored = ckpt.metadata.get("image_size")
+        stored = stored if isinstance(stored, int) and not isinstance(stored, bool) and 32 <= stored <= 8192 else None
+        size = image_size or stored or DEFAULT_IMAGE_SIZE
+        return cls(ckpt.model, image_size=int(size), device=device, conf_floor=conf_floor,
+                   checkpoint_names=ckpt.names, source=str(Path(path)), **options)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Category for class index 0, 1, 2 (MegaDetector ids "1", "2", "3")."""
+        return CLASS_NAMES
+
+    def prepare(self, image: np.ndarray) -> Letterboxed:
+        return prepare(image, self.image_size, self.stride, square=self.square)
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """Boxes for each RGB uint8 HxWx3 frame, normalised to that frame (so reduced decodes are fine)."""
+        prepared = []
+        for index, image in enumerate(images):
+            try:
+                prepared.append(self.prepare(image))
+            except ValueError as exc:
+                raise ValueError(f"image {index}: {exc}") from None
+        return self.detect_prepared(prepared)
+
+    def detect_prepared(self, items: Sequence[Letterboxed]) -> list[list[Detection]]:
+        """Like `detect`, for frames already letterboxed (e.g. by DataLoader workers via `prepare`)."""
+        results: list[list[Detection] | None] = [None] * len(items)
+        by_shape: dict[tuple[int, int], list[int]] = {}
+        for index, item in enumerate(items):
+            by_shape.setdefault(item.input_shape, []).append(index)
+        step = self.batch_size if self.batched else 1
+        for shape, indices in by_shape.items():
+            for start in range(0, len(indices), step):
+                chunk = indices[start:start + step]
+                predictions = self.predict([items[i].image for i in chunk])
+                for i, det in zip(chunk, nms(predictions, self.conf_floor, self.iou_threshold, self.max_detections)):
+                    results[i] = to_detections(det, shape, items[i].source_shape, self.conf_floor)
+        return results  # type: ignore[return-value]
+
+    def predict(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+        """Raw network output (batch, boxes, 8) in float32 for letterboxed frames of one shape."""
+        batch = torch.from_numpy(np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2)))
+        with torch.inference_mode():
+            x = batch.to(self.device, non_blocking=True).float() / 255.0
+            if self.half:
+                x = x.half()
+            return self.model(x).float()
+
+    def describe(self) -> dict:
+        """What is running, for logs, `--json` output and batch-output metadata."""
+        from wildeye.models.yolov5 import architecture_name  # noqa: PLC0415
+
+        return {
+            "architecture": architecture_name(self.arch) or "custom YOLOv5",
+            "nc": len(CLASS_NAMES),
+            "class_names": list(CLASS_NAMES),
+            "checkpoint_names": self.checkpoint_names,
+            "stride": self.stride,
+            "strides": self.strides,
+            "image_size": self.image_size,
+            "parameters": self.parameters,
+            "device": str(self.device),
+            "dtype": "float16" if self.half else "float32",
+            "conf_floor": self.conf_floor,
+            "nms_iou": self.iou_threshold,
+            "letterbox": "square" if self.square else "auto (MegaDetector classic)",
+            "batched": self.batched,
+            "batch_size": self.batch_size,
+            "source": self.source,
+        }
