@@ -120,6 +120,9 @@ class ClassifierConfig(_Strict):
     name: Optional[str] = Field("speciesnet", description="registry name, model package or path; null: detector only")
     batch_size: int = Field(32, ge=1, le=4096)
     top_k: int = Field(5, ge=1, le=100, description="classifications kept per crop (SpeciesNet keeps 5)")
+    max_crops_per_image: Optional[int] = Field(None, ge=1, description=(
+        "classify at most this many animal boxes per image, most confident first (caps the cost of a herd); "
+        "null: every box above ensemble.detection_threshold"))
 
 
 class RunConfig(_Strict):

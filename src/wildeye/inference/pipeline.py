@@ -41,7 +41,8 @@ class FramePipeline:
 
     def __init__(self, detector, classifier=None, *, batch_size: int = 8, workers: int = 2,
                  classify_threshold: float = 0.1, crop_padding: float | None = None, min_side: int | None = None,
-                 classifier_batch_size: int | None = None, top_k: int = 5):
+                 classifier_batch_size: int | None = None, top_k: int = 5,
+                 max_crops_per_image: int | None = None):
         self.detector = detector
         self.classifier = classifier
         self.batch_size = batch_size
@@ -51,6 +52,7 @@ class FramePipeline:
         self.min_side = min_side if min_side is not None else detector.image_size
         self.classifier_batch_size = classifier_batch_size or batch_size
         self.top_k = top_k
+        self.max_crops_per_image = max_crops_per_image
         self.times = StageTimes()
 
     def process(self, source: Path, paths: list[str], record: Callable[[BatchResult], None],
@@ -100,9 +102,10 @@ class FramePipeline:
         """Crop every animal box above the threshold from the already-decoded frame and classify in batches."""
         jobs = []
         for (_, decoded), dets in zip(frames, detections):
-            for det in dets:
-                if det.category == "animal" and det.conf >= self.classify_threshold:
-                    jobs.append((det, self._crop(decoded.image, det.bbox)))
+            animals = sorted((d for d in dets if d.category == "animal" and d.conf >= self.classify_threshold),
+                             key=lambda d: -d.conf)
+            for det in animals[:self.max_crops_per_image]:
+                jobs.append((det, self._crop(decoded.image, det.bbox)))
         for start in range(0, len(jobs), self.classifier_batch_size):
             chunk = jobs[start:start + self.classifier_batch_size]
             for (det, _), top in zip(chunk, self.classifier.classify([crop for _, crop in chunk], top_k=self.top_k)):

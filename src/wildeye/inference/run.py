@@ -91,7 +91,8 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         run_id = journal.start_run(config.model_dump(mode="json"), models.info)
         pipeline = FramePipeline(models.detector, models.classifier, batch_size=config.detector.batch_size,
                                  workers=config.workers, classify_threshold=config.ensemble.detection_threshold,
-                                 classifier_batch_size=config.classifier.batch_size, top_k=config.classifier.top_k)
+                                 classifier_batch_size=config.classifier.batch_size, top_k=config.classifier.top_k,
+                                 max_crops_per_image=config.classifier.max_crops_per_image)
         status = "interrupted"
         try:
             times = pipeline.process(Path(source), pending,
@@ -144,7 +145,8 @@ def _fingerprint(config: RunConfig, info: dict) -> dict:
     """What makes results comparable: the model files and the settings that change raw model output."""
     return {"detector_md5": info["detector"]["md5"], "detector_image_size": info["detector"]["image_size"],
             "detector_floor": config.detector.threshold,
-            "classifier_md5": info.get("classifier", {}).get("md5"), "top_k": config.classifier.top_k}
+            "classifier_md5": info.get("classifier", {}).get("md5"), "top_k": config.classifier.top_k,
+            "max_crops_per_image": config.classifier.max_crops_per_image}
 
 
 def _md5(path: Path) -> str:

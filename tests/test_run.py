@@ -1,0 +1,153 @@
+"""`wildeye run` end to end with real (tiny, random-weight) models: journal, resume after kill -9, MD JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from clihelp import run_cli, run_json
+from imagegen import write_frame
+
+T0 = datetime(2024, 5, 1, 10, 0, 0)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    from speciesnet_fixture import make_tiny_model, write_speciesnet_folder
+    from yolo_fixtures import write_tiny
+
+    root = tmp_path_factory.mktemp("models")
+    detector = write_tiny(root / "tiny_md.pt", image_size=320)
+    classifier = write_speciesnet_folder(root / "speciesnet", make_tiny_model())
+    return detector, classifier
+
+
+def make_card(root: Path, frames: int = 6) -> Path:
+    for i in range(frames):
+        write_frame(root / "cam1" / "DCIM" / "100MEDIA" / f"IMG_{i:04d}.JPG", T0 + timedelta(seconds=2 * i),
+                    size=(400, 300), seed=i)
+    (root / "cam1" / "DCIM" / "100MEDIA" / "IMG_9998.JPG").write_bytes(b"")
+    good = (root / "cam1" / "DCIM" / "100MEDIA" / "IMG_0000.JPG").read_bytes()
+    (root / "cam1" / "DCIM" / "100MEDIA" / "IMG_9999.JPG").write_bytes(good[: len(good) // 2])
+    return root
+
+
+def check_megadetector_format(doc: dict) -> None:
+    """The rules MegaDetector's validate_batch_results.py applies to format 1.6."""
+    assert doc["info"]["format_version"] == "1.6" and isinstance(doc["info"]["format_version"], str)
+    assert doc["detection_categories"] == {"1": "animal", "2": "person", "3": "vehicle"}
+    for key in doc:
+        assert key in ("info", "images", "detection_categories", "classification_categories",
+                       "classification_category_descriptions")
+    for im in doc["images"]:
+        assert isinstance(im["file"], str)
+        if im.get("failure") is not None:
+            assert isinstance(im["failure"], str) and im["detections"] is None
+            continue
+        assert isinstance(im["detections"], list)
+        confs = [d["conf"] for d in im["detections"]]
+        assert confs == sorted(confs, reverse=True)
+        for det in im["detections"]:
+            assert det["category"] in doc["detection_categories"] and isinstance(det["conf"], float)
+            x, y, w, h = det["bbox"]
+            assert 0 <= x <= 1 and 0 <= y <= 1 and 0 <= w <= 1 and 0 <= h <= 1
+            for cat, score in det.get("classifications", []):
+                assert cat in doc["classification_categories"] and isinstance(score, float)
+
+
+def test_run_writes_journal_decisions_and_megadetector_json(tmp_path, models):
+    detector, classifier = models
+    source = make_card(tmp_path / "card")
+    code, result = run_json("run", source, "--detector", detector, "--classifier", classifier, "--workers", "0")
+    assert code == 1  # finished, but two inputs failed
+    assert result["images"] == 8 and result["processed"] == 6 and result["failed"] == 2
+    assert result["frames_this_run"] == 6
+    doc = json.loads(Path(result["outputs"]["megadetector_json"]).read_text())
+    check_megadetector_format(doc)
+    files = {im["file"]: im for im in doc["images"]}
+    assert files["cam1/DCIM/100MEDIA/IMG_9998.JPG"]["failure"].startswith("file is empty")
+    assert files["cam1/DCIM/100MEDIA/IMG_9999.JPG"]["failure"].startswith("truncated")
+    assert doc["info"]["detector"] == "tiny_md.pt" and doc["info"]["classifier"]
+    journal = sqlite3.connect(Path(result["out"]) / "journal.sqlite")
+    n_dets = journal.execute("SELECT COUNT(*) FROM detections").fetchone()[0]
+    assert n_dets == sum(len(im["detections"] or []) for im in doc["images"])
+    n_decisions = journal.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+    assert n_decisions == 6
+    classified = journal.execute("SELECT COUNT(*) FROM detections WHERE classifications IS NOT NULL").fetchone()[0]
+    eligible = journal.execute("SELECT COUNT(*) FROM detections WHERE category='animal' AND conf >= 0.2").fetchone()[0]
+    assert classified == eligible
+
+    # the same command again: nothing left to do, nothing duplicated
+    code, again = run_json("run", source, "--detector", detector, "--classifier", classifier, "--workers", "0")
+    assert again["frames_this_run"] == 0 and again["processed"] == 6
+    assert journal.execute("SELECT COUNT(*) FROM detections").fetchone()[0] == n_dets
+
+    # other models on a journal with results: refuse, say how to proceed
+    other = run_cli("run", source, "--detector", detector, "--classifier", "none")
+    assert other.returncode == 2 and "--rerun" in other.stderr and len(other.stderr.strip().splitlines()) == 1
+
+
+def test_kill_9_then_resume_processes_each_frame_exactly_once(tmp_path, models):
+    detector, _ = models
+    source = tmp_path / "card"
+    frames = 80
+    for i in range(frames):
+        write_frame(source / "cam" / f"IMG_{i:04d}.JPG", T0 + timedelta(seconds=30 * i), size=(320, 240), seed=i)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "wildeye", "run", str(source), "--out", str(out), "--detector", str(detector),
+            "--classifier", "none", "--batch-size", "1", "--workers", "0", "-q"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    journal_path = out / "journal.sqlite"
+    done_at_kill = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal_path.exists():
+            try:
+                con = sqlite3.connect(journal_path, timeout=1)
+                done_at_kill = con.execute("SELECT COUNT(*) FROM media WHERE status='done'").fetchone()[0]
+                con.close()
+            except sqlite3.OperationalError:
+                pass
+            if done_at_kill >= 5:
+                proc.send_signal(signal.SIGKILL)
+                break
+        time.sleep(0.01)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    assert 5 <= done_at_kill < frames
+
+    code, result = run_json("run", source, "--out", out, "--detector", detector, "--classifier", "none",
+                            "--workers", "0")
+    assert code == 0, result
+    con = sqlite3.connect(journal_path)
+    done_first = con.execute("SELECT COUNT(*) FROM media WHERE run_id=1").fetchone()[0]
+    assert done_first >= done_at_kill  # nothing finished before the kill was redone …
+    assert result["frames_this_run"] == frames - done_first  # … and only the rest was done now
+    assert con.execute("SELECT COUNT(*) FROM media WHERE status='done'").fetchone()[0] == frames
+    runs = con.execute("SELECT run_id, status FROM runs ORDER BY run_id").fetchall()
+    assert runs == [(1, "running"), (2, "finished")]  # the killed run never got to say it finished
+    # no duplicated detections: every frame's boxes have indexes 0..n-1
+    rows = con.execute("SELECT path, COUNT(*), MAX(idx) FROM detections GROUP BY path").fetchall()
+    assert all(count == top + 1 for _, count, top in rows)
+    # and the results equal a clean uninterrupted run's
+    clean_out = tmp_path / "clean"
+    run_json("run", source, "--out", clean_out, "--detector", detector, "--classifier", "none", "--workers", "0")
+    clean = json.loads((clean_out / "megadetector.json").read_text())["images"]
+    resumed = json.loads((out / "megadetector.json").read_text())["images"]
+    assert clean == resumed
+
+
+def test_offline_without_models_says_how_to_import(tmp_path):
+    make_card(tmp_path / "card", frames=1)
+    env = {"WILDEYE_CACHE_DIR": str(tmp_path / "cache")}
+    proc = run_cli("run", tmp_path / "card", env=env)
+    assert proc.returncode == 2
+    assert "wildeye models import" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
