@@ -11,7 +11,7 @@ import pytest
 from wildeye.errors import WildeyeError
 from wildeye.inference.types import Detection, Prediction
 from wildeye.ingest.manifest import Flag, MediaFile
-from wildeye.store.journal import EXIT_LOCKED, Journal, JournalLocked
+from wildeye.store.journal import EXIT_LOCKED, HumanLabel, Journal, JournalLocked
 
 
 def media(path, **kw):
@@ -80,3 +80,17 @@ def test_damaged_journal_is_a_clear_error(tmp_path):
     with pytest.raises(WildeyeError) as info:
         Journal.open(tmp_path)
     assert "damaged" in str(info.value)
+
+
+def test_human_labels_win_and_survive_model_decisions(tmp_path):
+    with Journal.open(tmp_path) as j:
+        j.add_media([media("a.jpg"), media("b.jpg")])
+        j.write_decisions({"a.jpg": (Prediction("blue sheep", 0.7, "classifier"), []),
+                           "b.jpg": (Prediction("blank", 0.99, "detector"), [])})
+        j.record_human_labels([HumanLabel("a.jpg", "snow leopard", count=2, reviewer="tashi", origin="fiftyone:x")])
+        j.write_decisions({"a.jpg": (Prediction("blue sheep", 0.8, "classifier"), []),
+                           "b.jpg": (Prediction("blank", 0.99, "detector"), [])})  # a later run's decisions
+        final = j.final_labels()
+        assert (final["a.jpg"].label, final["a.jpg"].source) == ("snow leopard", "human")
+        assert final["b.jpg"].label == "blank"
+        assert j.human_labels()["a.jpg"].count == 2

@@ -58,6 +58,15 @@ CREATE TABLE IF NOT EXISTS decisions (
     needs_review INTEGER NOT NULL, review_reasons TEXT,
     detections TEXT                  -- JSON list of per-detection predictions
 );
+CREATE TABLE IF NOT EXISTS human_labels (
+    path TEXT PRIMARY KEY,
+    label TEXT NOT NULL,             -- what the reviewer says the frame shows: species label, blank, human, vehicle
+    count INTEGER,                   -- individuals in the frame, when the reviewer counted
+    boxes TEXT,                      -- JSON [{"label", "bbox": [x, y, w, h]}] when the reviewer drew or fixed boxes
+    verified INTEGER NOT NULL DEFAULT 1,
+    reviewer TEXT, reviewed_at TEXT,
+    origin TEXT                      -- where the correction came from, e.g. "fiftyone:snowleopard-2024"
+);
 """
 
 
@@ -72,6 +81,18 @@ class MediaRow:
     failure: str | None
     width: int | None
     height: int | None
+
+
+@dataclass
+class HumanLabel:
+    path: str
+    label: str
+    count: int | None = None
+    boxes: list[dict] | None = None
+    verified: bool = True
+    reviewer: str | None = None
+    reviewed_at: str | None = None
+    origin: str | None = None
 
 
 class JournalLocked(WildeyeError):
@@ -235,6 +256,29 @@ class Journal:
     def decisions(self) -> dict[str, Prediction]:
         return {r[0]: Prediction(r[1], r[2], r[3], bool(r[4]), json.loads(r[5] or "[]"))
                 for r in self.conn.execute("SELECT path, label, score, source, needs_review, review_reasons FROM decisions")}
+
+    # -- human review: corrections are their own records and always win downstream -----------------------------
+
+    def record_human_labels(self, labels: Iterable[HumanLabel]) -> int:
+        rows = [(h.path, h.label, h.count, json.dumps(h.boxes) if h.boxes is not None else None, int(h.verified),
+                 h.reviewer, h.reviewed_at, h.origin) for h in labels]
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO human_labels(path, label, count, boxes, verified, reviewer, reviewed_at, origin)"
+                " VALUES (?,?,?,?,?,?,?,?)", rows)
+        return len(rows)
+
+    def human_labels(self) -> dict[str, HumanLabel]:
+        return {r[0]: HumanLabel(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, bool(r[4]), r[5], r[6], r[7])
+                for r in self.conn.execute("SELECT path, label, count, boxes, verified, reviewer, reviewed_at, origin"
+                                           " FROM human_labels")}
+
+    def final_labels(self) -> dict[str, Prediction]:
+        """The label of every decided frame, a human's where there is one (source "human", score 1)."""
+        labels = self.decisions()
+        for path, human in self.human_labels().items():
+            labels[path] = Prediction(human.label, 1.0, "human", False, [])
+        return labels
 
     def transaction(self) -> "_Transaction":
         return _Transaction(self.conn)
