@@ -151,8 +151,10 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
 
 def _register_groups() -> None:
     from wildeye.models.commands import models
+    from wildeye.reports.commands import report
 
     cli.add_command(models)
+    cli.add_command(report)
 
 
 _register_groups()

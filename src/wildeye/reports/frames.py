@@ -1,0 +1,273 @@
+"""What every report reads: the journal's frames with their final observations (a reviewer's word wins).
+
+One `Frame` per media row, each with `Observation`s: one per counted box, or one for the whole frame (blank,
+a reviewer's count without boxes, a burst label given to a frame without boxes). Reading goes straight to
+SQLite with a handful of queries so a 100,000-frame journal loads in about a second.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from wildeye.models.taxonomy import Taxon, common_name
+
+ANIMAL, HUMAN, VEHICLE, BLANK, UNKNOWN, UNCLASSIFIED = "animal", "human", "vehicle", "blank", "unknown", "unclassified"
+OBSERVATION_TYPES = (ANIMAL, HUMAN, VEHICLE, BLANK, UNKNOWN, UNCLASSIFIED)  # Camtrap DP observationType
+_PLAIN = {"blank": BLANK, "empty": BLANK, "human": HUMAN, "person": HUMAN, "vehicle": VEHICLE,
+          "unknown": UNKNOWN, "no cv result": UNKNOWN, "unclassified": UNCLASSIFIED}
+_HUMAN_TAXA = ("mammalia", "primates", "hominidae", "homo", "sapiens")
+DEFAULT_DETECTION_THRESHOLD = 0.2  # EnsembleConfig.detection_threshold's default
+
+
+@functools.lru_cache(maxsize=4096)
+def label_kind(label: str) -> str:
+    """Camtrap DP observationType of a label: animal (any taxon, "animal" too), human, vehicle, blank, unknown."""
+    parts = label.split(";")
+    if len(parts) == 7:
+        taxa = tuple(p.strip().lower() for p in parts[1:6])
+        name = parts[6].strip().lower()
+        if all(t == "no cv result" for t in taxa):
+            return UNKNOWN
+        if taxa == _HUMAN_TAXA:
+            return HUMAN
+        if not any(taxa):
+            return _PLAIN.get(name, ANIMAL)
+        return ANIMAL
+    return _PLAIN.get(" ".join(label.split()).lower(), ANIMAL)
+
+
+@functools.lru_cache(maxsize=4096)
+def species_key(label: str) -> str:
+    """Events group by what a person calls the animal, so '…;snow leopard' and a reviewer's 'Snow leopard' agree."""
+    return common_name(label).strip().lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def scientific_name(label: str) -> str:
+    """Latin name for a 7-field label ("Panthera uncia", "Felidae"), "" when the label carries none."""
+    if len(label.split(";")) != 7:
+        return ""
+    name = Taxon.from_label(label).scientific_name
+    return name[:1].upper() + name[1:] if name else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def taxon_rank(label: str) -> str | None:
+    if len(label.split(";")) != 7:
+        return None
+    level = Taxon.from_label(label).level()
+    return level
+
+
+@dataclass
+class Observation:
+    """One thing seen in one frame: a box (count 1) or the frame as a whole."""
+
+    label: str
+    kind: str  # one of OBSERVATION_TYPES
+    count: int | None = None
+    probability: float | None = None  # classification score; 1.0 for a reviewer
+    bbox: tuple[float, float, float, float] | None = None  # normalized x, y, w, h, top-left origin
+    det_conf: float | None = None  # the detector's box confidence
+    category: str | None = None  # the detector's category of the box: animal, person, vehicle
+    method: str = "machine"  # Camtrap DP classificationMethod: human | machine
+    by: str | None = None  # model name or reviewer
+    at: str | None = None  # when it was classified (ISO 8601)
+
+    @property
+    def key(self) -> str:
+        return species_key(self.label)
+
+
+@dataclass
+class Frame:
+    path: str
+    deployment_id: str
+    sequence_id: str | None
+    frame_num: int | None
+    seq_num_frames: int | None
+    timestamp: str | None  # as in the journal (corrected capture time)
+    status: str
+    failure: str | None
+    width: int | None
+    height: int | None
+    processed_at: str | None = None
+    when: datetime | None = None  # aware when the zone is known
+    local: datetime | None = None  # naive wall-clock time at the deployment
+    seconds: float | None = None  # sortable instant within the deployment
+    observations: list[Observation] = field(default_factory=list)
+    verified: bool = False  # a reviewer confirmed this frame's label
+    reviewed_at: str | None = None
+    boxes: list[tuple] = field(default_factory=list)  # every machine box: (category, conf, bbox, classifications)
+
+    def species(self) -> dict[str, tuple[int, float, Observation]]:
+        """Animal observations by species key: (individuals in this frame, best probability, best observation)."""
+        found: dict[str, list] = {}
+        for obs in self.observations:
+            if obs.kind != ANIMAL:
+                continue
+            rank = (obs.probability or 0.0, obs.det_conf or 0.0, obs.bbox is not None)
+            entry = found.setdefault(obs.key, [0, rank, obs])
+            entry[0] += obs.count or 1
+            if rank > entry[1]:
+                entry[1], entry[2] = rank, obs
+        return {key: (n, rank[0], obs) for key, (n, rank, obs) in found.items()}
+
+
+@dataclass
+class ReportData:
+    frames: list[Frame]
+    deployments: dict  # deployment_id -> DeploymentInfo (from the manifest, or bare ones from the journal)
+    timezones: dict  # deployment_id -> tzinfo | None
+    source: str | None
+    models: dict  # what the last run recorded about its models
+    detection_threshold: float
+    notes: list[str] = field(default_factory=list)
+
+
+def load(out_dir: str | Path, journal=None) -> ReportData:
+    """Read the run folder: journal (read-only) and manifest. Never runs a model."""
+    from wildeye.ingest.deployments import parse_timezone
+    from wildeye.ingest.manifest import MANIFEST_NAME, DeploymentInfo, Manifest
+    from wildeye.store.journal import Journal
+
+    out_dir = Path(out_dir)
+    own = journal is None
+    journal = journal or Journal.open(out_dir, write=False)
+    try:
+        notes: list[str] = []
+        manifest_path = out_dir / MANIFEST_NAME
+        deployments: dict[str, DeploymentInfo] = {}
+        if manifest_path.exists():
+            for info in Manifest.read(manifest_path).deployments:
+                deployments[info.deployment_id] = info
+        else:
+            notes.append("no manifest.json: deployments have no coordinates, times or time zones")
+        runs = journal.runs()
+        finished = [r for r in runs if r["status"] == "finished"] or runs
+        last = finished[-1] if finished else {}
+        config = last.get("config") or {}
+        threshold = float((config.get("ensemble") or {}).get("detection_threshold", DEFAULT_DETECTION_THRESHOLD))
+        models = last.get("models") or {}
+        frames = _read_frames(journal, deployments, threshold, models)
+        for frame in frames:
+            if frame.deployment_id not in deployments:
+                deployments[frame.deployment_id] = DeploymentInfo(deployment_id=frame.deployment_id, source="journal")
+        timezones = {}
+        for dep_id, info in deployments.items():
+            timezones[dep_id] = parse_timezone(info.timezone) if info.timezone else None
+        _place_in_time(frames, timezones)
+        return ReportData(frames, deployments, timezones, journal.get_meta("source"), models, threshold, notes)
+    finally:
+        if own:
+            journal.close()
+
+
+def _read_frames(journal, deployments: dict, threshold: float, models: dict) -> list[Frame]:
+    conn = journal.conn
+    frames: dict[str, Frame] = {}
+    for row in conn.execute("SELECT path, deployment_id, sequence_id, frame_num, seq_num_frames, timestamp, status,"
+                            " failure, width, height, processed_at FROM media"
+                            " WHERE status != 'duplicate' ORDER BY path"):
+        frames[row[0]] = Frame(row[0], row[1] or "unknown", *row[2:])
+    boxes: dict[str, list[tuple]] = {}
+    for path, category, conf, x, y, w, h, cls in conn.execute(
+            "SELECT path, category, conf, x, y, w, h, classifications FROM detections ORDER BY path, idx"):
+        boxes.setdefault(path, []).append((category, conf, (x, y, w, h), json.loads(cls) if cls else []))
+    decisions = {r[0]: r[1:] for r in conn.execute("SELECT path, label, score, source, detections FROM decisions")}
+    humans = {r[0]: r[1:] for r in conn.execute(
+        "SELECT path, label, count, boxes, verified, reviewer, reviewed_at FROM human_labels")}
+    model = (models.get("classifier") or models.get("detector") or {}).get("name")
+    for path, frame in frames.items():
+        frame.boxes = boxes.get(path, [])
+        decision = decisions.get(path)
+        machine = _machine_observations(frame.boxes, decision, threshold, model, frame.processed_at) \
+            if decision else []
+        human = humans.get(path)
+        if human is not None:
+            frame.observations = _human_observations(human, machine, frame.boxes)
+            frame.verified = bool(human[3])
+            frame.reviewed_at = human[5]
+        elif frame.status == "done" and decision is not None:
+            frame.observations = machine
+        else:
+            frame.observations = [Observation("unclassified", UNCLASSIFIED)]
+    return list(frames.values())
+
+
+def _machine_observations(boxes, decision, threshold, model, at) -> list[Observation]:
+    label, score, source, per_box = decision
+    predictions = json.loads(per_box or "[]")
+    # The journal keeps one prediction per box at or above the run's detection threshold, in box order.
+    eligible = [b for b in boxes if b[1] >= threshold]
+    if len(eligible) != len(predictions):
+        eligible = sorted(boxes, key=lambda b: -b[1])[:len(predictions)]
+    out = []
+    for box, pred in zip(eligible, predictions):
+        kind = label_kind(pred["label"])
+        if kind == BLANK:
+            continue  # the classifier says the box holds nothing: not counted
+        out.append(Observation(pred["label"], kind, 1, float(pred["score"]), tuple(box[2]), float(box[1]), box[0],
+                               "machine", model, at))
+    if label_kind(label) != BLANK and species_key(label) not in {o.key for o in out}:
+        # a burst label given to a frame whose boxes did not say it (or that has none)
+        out.append(Observation(label, label_kind(label), 1, float(score), None, None, None, "machine", model, at))
+    if not out:
+        out.append(Observation(label, BLANK, None, float(score), None, None, None, "machine", model, at))
+    return out
+
+
+def _human_observations(human, machine: list[Observation], boxes) -> list[Observation]:
+    label, count, boxes_json, verified, reviewer, reviewed_at = human
+    kind = label_kind(label)
+    drawn = json.loads(boxes_json) if boxes_json else None
+
+    def obs(lab, n=1, bbox=None, det_conf=None, category=None):
+        return Observation(lab, label_kind(lab), n, 1.0, bbox, det_conf, category, "human", reviewer, reviewed_at)
+
+    if kind == BLANK:
+        return [obs(label, None)]
+    if drawn:
+        out = [obs(b.get("label") or label, 1, tuple(b["bbox"]), 1.0, _category(b.get("label") or label))
+               for b in drawn]
+        if count is not None:  # the reviewer's count wins over the boxes they drew for their label
+            same = [o for o in out if o.key == species_key(label)]
+            if len(same) != count:
+                out = [o for o in out if o.key != species_key(label)] + [obs(label, count)]
+        return out
+    # No boxes drawn: the machine boxes of the same kind of thing now carry the reviewer's label.
+    carried = [o for o in machine if o.bbox is not None and (o.kind == kind or o.category == _category(label))]
+    if count is not None and count != len(carried) or not carried:
+        return [obs(label, count if count is not None else 1)]
+    return [obs(label, 1, o.bbox, o.det_conf, o.category) for o in carried]
+
+
+def _category(label: str) -> str:
+    return {HUMAN: "person", VEHICLE: "vehicle"}.get(label_kind(label), "animal")
+
+
+def _place_in_time(frames: list[Frame], timezones: dict[str, tzinfo | None]) -> None:
+    """Parse timestamps once. Aware times are shown in the deployment's zone; naive ones are its wall clock."""
+    for frame in frames:
+        if not frame.timestamp:
+            continue
+        try:
+            when = datetime.fromisoformat(frame.timestamp)
+        except ValueError:
+            frame.timestamp = None
+            continue
+        tz = timezones.get(frame.deployment_id)
+        if when.tzinfo is None and tz is not None:
+            when = when.replace(tzinfo=tz)
+        frame.when = when
+        if when.tzinfo is None:
+            frame.local = when
+            frame.seconds = calendar.timegm(when.timetuple()) + when.microsecond / 1e6
+        else:
+            frame.local = (when.astimezone(tz) if tz is not None else when).replace(tzinfo=None)
+            frame.seconds = when.timestamp()

@@ -1,0 +1,99 @@
+"""CSV tables a spreadsheet opens: sightings, effort per deployment, RAI per deployment and species, diel activity."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from wildeye.atomic import write_bytes_atomic
+from wildeye.reports.effort import Effort
+from wildeye.reports.events import Event
+
+SIGHTINGS_COLUMNS = ["event_id", "deployment_id", "location_name", "species", "scientific_name", "label", "start",
+                     "end", "start_local", "duration_s", "frames", "count", "confidence", "verified",
+                     "verified_frames", "best_frame", "best_bbox_x", "best_bbox_y", "best_bbox_width",
+                     "best_bbox_height"]
+
+
+def write_csv(path: Path, columns: list[str], rows) -> int:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    n = 0
+    for row in rows:
+        if isinstance(row, dict):
+            row = [_cell(row.get(c)) for c in columns]
+        writer.writerow(row)
+        n += 1
+    write_bytes_atomic(path, buf.getvalue().encode("utf-8"))
+    return n
+
+
+def sighting_rows(events: list[Event], deployments: dict) -> list[dict]:
+    rows = []
+    for e in events:
+        info = deployments.get(e.deployment_id)
+        bbox = e.best_observation.bbox if e.best_observation and e.best_observation.bbox else (None,) * 4
+        rows.append({
+            "event_id": e.event_id, "deployment_id": e.deployment_id,
+            "location_name": info.location_name if info else None, "species": e.name,
+            "scientific_name": e.scientific_name, "label": e.label,
+            "start": e.start.when.isoformat() if e.start.when else None,
+            "end": e.end.when.isoformat() if e.end.when else None,
+            "start_local": e.start.local.isoformat() if e.start.local else None,
+            "duration_s": round(e.duration_s, 3), "frames": e.n_frames, "count": e.count,
+            "confidence": round(e.confidence, 4), "verified": e.verified, "verified_frames": e.verified_frames,
+            "best_frame": e.best.path if e.best else None,
+            "best_bbox_x": bbox[0], "best_bbox_y": bbox[1], "best_bbox_width": bbox[2], "best_bbox_height": bbox[3],
+        })
+    return rows
+
+
+EFFORT_COLUMNS = ["deployment_id", "location_name", "latitude", "longitude", "effort_start", "effort_end",
+                  "effort_from", "camera_days", "images", "blank_images", "animal_images", "events", "species",
+                  "rai_all"]
+
+
+def effort_rows(efforts: list[Effort]) -> list[dict]:
+    return [{"deployment_id": e.deployment_id, "location_name": e.location_name, "latitude": e.latitude,
+             "longitude": e.longitude, "effort_start": e.start.isoformat() if e.start else None,
+             "effort_end": e.end.isoformat() if e.end else None, "effort_from": e.effort_from,
+             "camera_days": e.camera_days, "images": e.images, "blank_images": e.blank_images,
+             "animal_images": e.animal_images, "events": e.total_events, "species": len(e.events),
+             "rai_all": round(100.0 * e.total_events / e.camera_days, 4) if e.camera_days else None}
+            for e in efforts]
+
+
+RAI_COLUMNS = ["deployment_id", "species", "events", "camera_days", "rai"]
+
+
+def rai_rows(efforts: list[Effort], species: list[dict]) -> list[dict]:
+    """Every deployment x every species seen anywhere: zeros are data (the species was looked for)."""
+    rows = []
+    for e in efforts:
+        for s in species:
+            rai = e.rai(s["key"])
+            rows.append({"deployment_id": e.deployment_id, "species": s["species"],
+                         "events": e.events.get(s["key"], 0), "camera_days": e.camera_days,
+                         "rai": round(rai, 4) if rai is not None else None})
+    return rows
+
+
+SPECIES_COLUMNS = ["species", "scientific_name", "label", "events", "verified_events", "images", "max_count",
+                   "individuals", "deployments", "naive_occupancy", "rai", "first_seen", "last_seen"]
+
+
+def diel_rows(diel: dict[str, list[int]], names: dict[str, str]) -> tuple[list[str], list[list]]:
+    columns = ["species"] + [f"h{h:02d}" for h in range(24)]
+    return columns, [[names.get(key, key), *hours] for key, hours in diel.items()]
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    return value

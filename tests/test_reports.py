@@ -1,0 +1,276 @@
+"""Sightings reports on journals built through the Journal API: hand-computed events, effort, exports, HTML."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from imagegen import write_frame
+
+from wildeye.inference.types import Detection, Prediction
+from wildeye.ingest.manifest import DeploymentInfo, Manifest, MediaFile, ScanSettings
+from wildeye.reports.build import build_report
+from wildeye.reports.filters import ReportFilters
+from wildeye.store.journal import HumanLabel, Journal
+
+FOX = "a1;mammalia;carnivora;canidae;vulpes;vulpes;red fox"
+LEOPARD = "b2;mammalia;carnivora;felidae;panthera;uncia;snow leopard"
+CLI = ("from wildeye.cli import cli, main; from wildeye.reports.commands import report; "
+       "cli.add_command(report); main()")
+
+
+def box(label, conf=0.9, bbox=(0.1, 0.2, 0.3, 0.4), score=0.95, category=None):
+    return (category or ("person" if label == "human" else "animal"), conf, bbox, label, score)
+
+
+def make_run(root: Path, deployments: list[dict], frames: list[tuple], humans=(), images=False) -> Path:
+    """frames: (path, deployment, timestamp, [box(...)]); decisions follow the ensemble's shape."""
+    out, source = root / "run", root / "card"
+    out.mkdir(parents=True)
+    files, done, decisions = [], {}, {}
+    for i, (path, dep, stamp, boxes) in enumerate(frames):
+        files.append(MediaFile(path=path, kind="image", size=1, mtime=stamp, content_hash=str(i), width=400,
+                               height=300, timestamp=stamp, deployment_id=dep, sequence_id=f"s{i}", frame_num=0,
+                               seq_num_frames=1))
+        done[path] = [Detection(c, conf, bbox, [(label, score)]) for c, conf, bbox, label, score in boxes]
+        preds = [Prediction(label, score, "classifier") for c, conf, bbox, label, score in boxes if conf >= 0.2]
+        top = max((b for b in boxes if b[1] >= 0.2), key=lambda b: b[1], default=None)
+        image = Prediction(top[3], top[4], "classifier") if top else Prediction("blank", 0.9, "detector")
+        decisions[path] = (image, preds)
+        if images:
+            write_frame(source / path, size=(400, 300), seed=i)
+    Manifest(wildeye_version="test", created="2024-01-01T00:00:00", source=str(source), settings=ScanSettings(),
+             hash_method="test", deployments=[DeploymentInfo(source="deployments.csv", **d) for d in deployments],
+             files=files).write(out / "manifest.json")
+    with Journal.open(out) as journal:
+        journal.set_meta("source", str(source))
+        journal.add_media(files)
+        run_id = journal.start_run({"ensemble": {"detection_threshold": 0.2}}, {"detector": {"name": "md-test"}})
+        journal.record_batch(run_id, done, {})
+        journal.write_decisions(decisions)
+        journal.record_human_labels(humans)
+        journal.finish_run(run_id, "finished", {})
+    return out
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+DEP_A = {"deployment_id": "A", "latitude": 28.1, "longitude": 84.2, "timezone": "+05:45",
+         "deployment_start": "2024-05-01T00:00:00", "deployment_end": "2024-05-03T00:00:00"}
+DEP_B = {"deployment_id": "B", "latitude": 28.3, "longitude": 84.5, "timezone": "+05:45"}
+DEP_BLANK = {"deployment_id": "C", "latitude": 28.0, "longitude": 84.0, "timezone": "Asia/Kathmandu",
+             "deployment_start": "2024-05-01T00:00:00", "deployment_end": "2024-05-11T00:00:00"}
+
+
+def events_of(report_dir: Path) -> list[tuple]:
+    return [(r["deployment_id"], r["species"], r["start_local"], r["end"], int(r["frames"]), int(r["count"]),
+             r["verified"]) for r in read_csv(report_dir / "sightings.csv")]
+
+
+def test_events_gap_boundary_midnight_timezones_and_multi_species(tmp_path):
+    frames = [
+        # A: fox at 10:00 and 10:29:59 (one event), 10:59:59 is exactly 30 min later: a new event
+        ("A/001.JPG", "A", "2024-05-01T10:00:00+05:45", [box(FOX)]),
+        ("A/002.JPG", "A", "2024-05-01T10:29:59+05:45", [box(FOX)]),
+        ("A/003.JPG", "A", "2024-05-01T10:59:59+05:45", [box(FOX), box(FOX, 0.8, (0.5, 0.5, 0.2, 0.2)),
+                                                         box(LEOPARD, 0.7, (0.6, 0.1, 0.1, 0.1))]),
+        # the same moment in UTC at another deployment: its own events
+        ("B/001.JPG", "B", "2024-05-01T05:14:59Z", [box(FOX)]),
+        # across midnight (local), stored in UTC: 23:50 and 00:15 local are one event that starts at hour 23
+        ("A/004.JPG", "A", "2024-05-01T18:05:00+00:00", [box(LEOPARD)]),
+        ("A/005.JPG", "A", "2024-05-01T18:30:00+00:00", [box(LEOPARD)]),
+        # a box below the detection threshold counts for nothing
+        ("A/006.JPG", "A", "2024-05-02T12:00:00+05:45", [box(FOX, conf=0.1)]),
+        ("C/001.JPG", "C", "2024-05-02T12:00:00", []),
+    ]
+    out = make_run(tmp_path, [DEP_A, DEP_B, DEP_BLANK], frames)
+    summary = build_report(out, tmp_path / "rep")
+    assert events_of(tmp_path / "rep") == [
+        ("A", "red fox", "2024-05-01T10:00:00", "2024-05-01T10:29:59+05:45", 2, 1, "false"),
+        ("A", "red fox", "2024-05-01T10:59:59", "2024-05-01T10:59:59+05:45", 1, 2, "false"),
+        ("A", "snow leopard", "2024-05-01T10:59:59", "2024-05-01T10:59:59+05:45", 1, 1, "false"),
+        ("A", "snow leopard", "2024-05-01T23:50:00", "2024-05-01T18:30:00+00:00", 2, 1, "false"),
+        ("B", "red fox", "2024-05-01T10:59:59", "2024-05-01T05:14:59+00:00", 1, 1, "false"),
+    ]
+    assert summary["events"] == 5 and summary["species"] == 2
+    diel = {r["species"]: r for r in read_csv(tmp_path / "rep" / "diel_activity.csv")}
+    assert diel["snow leopard"]["h23"] == "1" and diel["snow leopard"]["h10"] == "1"
+    assert diel["red fox"]["h10"] == "3"
+    effort = {r["deployment_id"]: r for r in read_csv(tmp_path / "rep" / "effort.csv")}
+    assert float(effort["A"]["camera_days"]) == 2.0 and effort["A"]["effort_from"] == "deployment"
+    assert float(effort["A"]["rai_all"]) == 200.0  # 4 events in 2 camera-days
+    # blank-only deployment: effort counts (10 days), no events
+    assert float(effort["C"]["camera_days"]) == 10.0 and effort["C"]["events"] == "0"
+    assert effort["C"]["blank_images"] == "1"
+    # B has no start/end: a single image gives no camera-days, so no RAI (not a division by zero)
+    assert effort["B"]["effort_from"] == "images" and float(effort["B"]["camera_days"]) == 0.0
+    assert effort["B"]["rai_all"] == ""
+    rai = {(r["deployment_id"], r["species"]): r for r in read_csv(tmp_path / "rep" / "rai.csv")}
+    assert float(rai[("A", "red fox")]["rai"]) == 100.0 and float(rai[("C", "red fox")]["rai"]) == 0.0
+    species = {r["species"]: r for r in read_csv(tmp_path / "rep" / "species.csv")}
+    assert species["snow leopard"]["scientific_name"] == "Panthera uncia" and species["red fox"]["events"] == "3"
+
+
+def test_human_correction_changes_species_and_count(tmp_path):
+    frames = [("A/001.JPG", "A", "2024-05-01T10:00:00+05:45", [box(FOX)]),
+              ("A/002.JPG", "A", "2024-05-01T10:05:00+05:45", [box(FOX, score=0.97)]),
+              ("A/003.JPG", "A", "2024-05-01T10:10:00+05:45", [box(FOX)])]
+    humans = [HumanLabel("A/002.JPG", "Snow leopard", count=3, reviewer="asha", reviewed_at="2024-06-01T09:00:00")]
+    out = make_run(tmp_path, [DEP_A], frames, humans)
+    build_report(out, tmp_path / "rep")
+    rows = read_csv(tmp_path / "rep" / "sightings.csv")
+    assert [(r["species"], r["frames"], r["count"], r["verified"], r["best_frame"]) for r in rows] == [
+        ("red fox", "2", "1", "false", "A/001.JPG"),
+        ("Snow leopard", "1", "3", "true", "A/002.JPG"),
+    ]
+    # the fox event continues across the corrected frame: 10:00 and 10:10 are 10 minutes apart
+    assert rows[0]["end"] == "2024-05-01T10:10:00+05:45"
+    # --verified-only: only the reviewer's frame makes a sighting
+    summary = build_report(out, tmp_path / "v", ReportFilters(verified_only=True))
+    assert summary["species_events"] == {"Snow leopard": 1}
+    # --min-confidence drops machine foxes (0.95) but never the reviewer's word
+    summary = build_report(out, tmp_path / "m", ReportFilters(min_confidence=0.99))
+    assert summary["species_events"] == {"Snow leopard": 1}
+    summary = build_report(out, tmp_path / "s", ReportFilters(species=("Vulpes vulpes",)))
+    assert summary["species_events"] == {"red fox": 1}
+
+
+def test_camtrap_dp_validates_and_round_trips_with_megadetector_json(tmp_path):
+    pytest.importorskip("frictionless")
+    from wildeye.reports.camtrapdp import read_observations as read_camtrap
+    from wildeye.reports.camtrapdp import validate_package
+    from wildeye.reports.frames import load
+    from wildeye.reports.mdjson import read_observations as read_md
+
+    frames = [("A/001.JPG", "A", "2024-05-01T10:00:00+05:45", [box(FOX), box(LEOPARD, 0.6, (0.5, 0.5, 0.25, 0.25))]),
+              ("A/002.JPG", "A", "2024-05-01T10:05:00+05:45", [box("human", 0.95)]),
+              ("A/003.JPG", "A", "2024-05-01T11:00:00+05:45", []),
+              ("A/004.JPG", "A", "2024-05-01T12:00:00+05:45", [box(FOX)]),
+              ("B/001.JPG", "B", "2024-05-02T01:00:00", [box(FOX, bbox=(0.0, 0.0, 1.0, 1.0))])]
+    humans = [HumanLabel("A/004.JPG", LEOPARD, reviewer="asha", reviewed_at="2024-06-01T09:00:00+05:45")]
+    out = make_run(tmp_path, [DEP_A, DEP_B], frames, humans)
+    build_report(out, tmp_path / "rep")
+    package = tmp_path / "rep" / "camtrap-dp"
+    assert validate_package(package) == []
+    obs = read_csv(package / "observations.csv")
+    types = {r["observationType"] for r in obs}
+    assert types == {"animal", "human", "blank"}
+    human_row = next(r for r in obs if r["classificationMethod"] == "human")
+    assert human_row["scientificName"] == "Panthera uncia" and human_row["classifiedBy"] == "asha"
+    assert {r["observationLevel"] for r in obs} == {"media", "event"}
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    assert {t["scientificName"] for t in descriptor["taxonomic"]} == {"Vulpes vulpes", "Panthera uncia"}
+
+    # the validation is real: a wrong observationType and a missing coordinate are caught
+    broken = tmp_path / "broken"
+    shutil.copytree(package, broken)
+    text = (broken / "observations.csv").read_text().replace(",blank,", ",bird,")
+    (broken / "observations.csv").write_text(text)
+    errors = validate_package(broken)
+    assert errors and any("bird" in e for e in errors)
+
+    # round trip: journal -> Camtrap DP -> observations == journal -> MegaDetector JSON -> observations
+    data = load(out)
+    expected = sorted((f.path, o.label, tuple(round(v, 4) for v in o.bbox)) for f in data.frames
+                      for o in f.observations if o.kind == "animal" and o.bbox)
+    from_camtrap = sorted((o["file"], o["label"], tuple(round(v, 4) for v in o["bbox"]))
+                          for o in read_camtrap(package) if o["kind"] == "animal" and o["bbox"])
+    from_md = sorted((o["file"], o["label"], tuple(round(v, 4) for v in o["bbox"]))
+                     for o in read_md(tmp_path / "rep" / "megadetector_reviewed.json") if o["kind"] == "animal")
+    assert expected == from_camtrap == from_md
+    assert ("A/004.JPG", LEOPARD, (0.1, 0.2, 0.3, 0.4)) in from_md  # the reviewer's label won
+    assert len(expected) == 4
+
+    coco = json.loads((tmp_path / "rep" / "coco_camera_traps.json").read_text())
+    assert coco["categories"][0] == {"id": 0, "name": "empty"}
+    image = next(i for i in coco["images"] if i["id"] == "A/001.JPG")
+    assert {"seq_id", "seq_num_frames", "frame_num", "location", "datetime"} <= set(image)
+    assert image["datetime"] == "2024-05-01 10:00:00"
+    blank = [a for a in coco["annotations"] if a["image_id"] == "A/003.JPG"]
+    assert [a["category_id"] for a in blank] == [0]
+    fox_box = next(a for a in coco["annotations"] if a["image_id"] == "A/001.JPG" and "bbox" in a)
+    assert fox_box["bbox"] == [40.0, 60.0, 120.0, 120.0]  # pixels of a 400x300 frame
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        pytest.skip("chromium not installed")
+    return path
+
+
+def test_html_report_renders_in_headless_chromium(tmp_path):
+    frames = [("A/001.JPG", "A", "2024-05-01T10:00:00+05:45", [box(FOX)]),
+              ("A/002.JPG", "A", "2024-05-01T21:00:00+05:45", [box(LEOPARD, bbox=(0.3, 0.3, 0.4, 0.5))]),
+              ("B/001.JPG", "B", "2024-05-02T06:00:00+05:45", [box(FOX)]),
+              ("B/002.JPG", "B", "2024-05-02T07:00:00+05:45", [])]
+    out = make_run(tmp_path, [DEP_A, DEP_B], frames, images=True)
+    build_report(out, tmp_path / "rep")
+    page = tmp_path / "rep" / "report.html"
+    text = page.read_text()
+    assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text
+    browser = chromium()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=90).stdout
+    assert 'data-broken-images="0"' in dom, dom[-2000:]
+    assert dom.count("class=\"plot\"") == 5  # species, hour, time, effort, map
+    assert dom.count('data-loaded="yes"') == 7  # 5 plots + 2 gallery thumbnails
+    assert "image not found" not in dom
+    shot = tmp_path / "rep" / "report.png"
+    subprocess.run([browser, *flags, "--window-size=1200,2400", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=90)
+    assert shot.exists() and shot.stat().st_size > 10_000
+    keep = os.environ.get("WILDEYE_KEEP_SCREENSHOT")
+    if keep:
+        shutil.copy(shot, keep)
+
+
+def run_report(*args, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", CLI, "report", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_cli_json_since_and_bad_arguments(tmp_path):
+    frames = [("A/001.JPG", "A", "2024-05-01T10:00:00+05:45", [box(FOX)]),
+              ("A/002.JPG", "A", "2024-05-03T10:00:00+05:45", [box(FOX)])]
+    out = make_run(tmp_path, [DEP_A], frames)
+    proc = run_report(out, "--to", tmp_path / "rep", "--json", "--no-gallery")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["events"] == 2 and Path(summary["outputs"]["html"]).exists()
+    # nothing processed since: a --since report into the same folder has no new sightings
+    again = json.loads(run_report(out, "--to", tmp_path / "rep", "--since", "--json", "--no-gallery").stdout)
+    assert again["events"] == 0 and again["filters"]["since_time"]
+    # a date range clips events and effort (one local day of two)
+    ranged = json.loads(run_report(out, "--to", tmp_path / "r2", "--from", "2024-05-01", "--until", "2024-05-01",
+                                   "--json", "--no-gallery").stdout)
+    assert ranged["events"] == 1 and ranged["camera_days"] == pytest.approx(1.0, abs=1e-3)
+    plain = run_report(out, "--to", tmp_path / "r3", "--no-gallery")
+    assert plain.returncode == 0 and "2 independent events" in plain.stdout
+    for bad, word in ((("--from", "May 1st"), "date"), (("--deployment", "Z9"), "Z9"),
+                      (("--event-gap", "0"), "event-gap"), (("--species", "unicorn"), "unicorn"),
+                      (("--min-confidence", "2"), "min-confidence")):
+        proc = run_report(out, *bad)
+        assert proc.returncode == 2, (bad, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1 and word in proc.stderr and "Traceback" not in proc.stderr
+    missing = run_report(tmp_path / "rep")
+    assert missing.returncode == 2 and "wildeye run" in missing.stderr
+
+
+def test_importing_the_cli_loads_no_report_dependencies():
+    code = ("import sys, wildeye.cli, wildeye.reports.commands; "
+            "print([m for m in ('matplotlib', 'pandas', 'frictionless', 'PIL') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stderr
