@@ -6,15 +6,17 @@ Heavy imports happen inside commands so `wildeye --help` stays fast.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
 from wildeye import __version__
-from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK, EXIT_USAGE, WildeyeError
+from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK, EXIT_USAGE, EXIT_WRITE_FAILED, WildeyeError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 110}
 
@@ -113,20 +115,28 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
 @click.option("--sequence-gap", type=click.FloatRange(min=0, min_open=True), default=60.0,
               help="Seconds between frames that start a new sequence.")
 @click.option("--rerun", is_flag=True, help="Redo every frame when the journal holds results from other models.")
-@click.option("--wait", is_flag=True, help="If another run holds this journal, wait for it instead of exiting.")
+@click.option("--wait", is_flag=True, help="If another run holds this journal, wait for it instead of exiting (3).")
+@click.option("--fiftyone/--no-fiftyone", "fiftyone", default=None,
+              help="Sync results into a FiftyOne dataset for review.  [default: on]")
+@click.option("--dataset", default=None, help="FiftyOne dataset name.  [default: wildeye-<source folder>]")
+@click.option("--report", "report", is_flag=True, default=None, help="Write the sightings report (OUT/report) too.")
+@click.option("--on-sighting", metavar="CMD", default=None,
+              help="Shell command run for each new flagship sighting (WILDEYE_* variables, JSON on stdin).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @verbosity_options
 @click.pass_obj
 def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, detector: str | None,
         classifier: str | None, device: str | None, batch_size: int | None, workers: int | None,
-        deployments_csv: Path | None, sequence_gap: float, rerun: bool, wait: bool, as_json: bool) -> int:
+        deployments_csv: Path | None, sequence_gap: float, rerun: bool, wait: bool, fiftyone: bool | None,
+        dataset: str | None, report: bool | None, on_sighting: str | None, as_json: bool) -> int:
     """Detect and classify every frame of SOURCE: resumable; writes a journal and MegaDetector JSON."""
     from wildeye import ui
     from wildeye.config import load_run_config
     from wildeye.inference.run import run as run_pipeline
     from wildeye.ingest.manifest import ScanSettings
 
-    flags = {"detector.name": detector, "device": device, "detector.batch_size": batch_size, "workers": workers}
+    flags = {"detector.name": detector, "device": device, "detector.batch_size": batch_size, "workers": workers,
+             "after_run.fiftyone": fiftyone, "after_run.dataset": dataset, "after_run.report": report}
     overrides = {key: value for key, value in flags.items() if value is not None}
     if classifier is not None:
         overrides["classifier.name"] = None if classifier.lower() == "none" else classifier
@@ -138,8 +148,8 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
     quiet = obj["quiet"]
     with ui.progress_bar("scanning", enabled=not quiet) as on_scan, \
             ui.progress_bar("detecting", enabled=not quiet, unit="images") as on_progress:
-        outcome = run_pipeline(source, out, config, settings, rerun=rerun, wait=wait, on_scan=on_scan,
-                               on_progress=on_progress)
+        outcome = run_pipeline(source, out, config, settings, rerun=rerun, wait=wait, on_sighting=on_sighting,
+                               report=config.after_run.report, on_scan=on_scan, on_progress=on_progress)
     result = {**outcome.summary, "times": outcome.times, "models": outcome.models, "outputs": outcome.outputs,
               "out": str(out)}
     if as_json:
@@ -152,9 +162,11 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
 def _register_groups() -> None:
     from wildeye.models.commands import models
     from wildeye.reports.commands import report
+    from wildeye.train.commands import train
 
     cli.add_command(models)
     cli.add_command(report)
+    cli.add_command(train)
 
 
 _register_groups()
@@ -168,6 +180,12 @@ def _ensure_writable(folder: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise WildeyeError(f"cannot write to {folder}: {exc.strerror or exc}", "pass --out with a writable folder")
+
+
+def _is_write_failure(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(word in str(exc) for word in ("disk is full", "disk I/O error", "readonly", "unable to open"))
+    return exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EROFS, errno.EDQUOT, errno.EIO)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -184,6 +202,12 @@ def main(argv: list[str] | None = None) -> None:
     except WildeyeError as exc:
         click.echo(f"wildeye: error: {exc}", err=True)
         code = exc.exit_code
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not _is_write_failure(exc):
+            raise
+        click.echo(f"wildeye: error: could not write results: {exc} (free some disk space or fix the output folder, "
+                   "then run the same command again: finished work is kept)", err=True)
+        code = EXIT_WRITE_FAILED
     except (click.Abort, KeyboardInterrupt):
         click.echo("wildeye: interrupted", err=True)
         code = 130
