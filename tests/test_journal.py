@@ -36,6 +36,11 @@ def test_batches_replace_never_duplicate_and_resume_state(tmp_path):
         # scanning again keeps finished results for unchanged content, re-queues changed content
         j.add_media([media("a.jpg"), media("b.jpg", content_hash="new")])
         assert j.pending() == ["b.jpg"]
+        # the same content under a new path (renamed or re-copied card) is not redone
+        j.add_media([media("renamed/a.jpg", content_hash="h-a.jpg")])
+        assert j.pending() == ["b.jpg"]
+        row = j.conn.execute("SELECT status, duplicate_of FROM media WHERE path='renamed/a.jpg'").fetchone()
+        assert row == ("duplicate", "a.jpg")
         j.write_decisions({"a.jpg": (Prediction("snow leopard", 0.97, "classifier", True, ["flagship"]), [])})
         assert j.decisions()["a.jpg"].review_reasons == ["flagship"]
 
@@ -75,11 +80,24 @@ def test_reading_a_missing_journal_says_what_to_do(tmp_path):
     assert "wildeye run" in str(info.value)
 
 
-def test_damaged_journal_is_a_clear_error(tmp_path):
-    (tmp_path / "journal.sqlite").write_bytes(b"this is not a database" * 100)
+def test_damaged_journal_is_set_aside_and_human_labels_salvaged(tmp_path):
+    with Journal.open(tmp_path) as j:
+        j.add_media([media(f"f{i:04d}.jpg") for i in range(3000)])  # enough pages that a cut loses some
+        j.record_human_labels([HumanLabel("f0001.jpg", "snow leopard", reviewer="tashi")])
+    data = (tmp_path / "journal.sqlite").read_bytes()
+    (tmp_path / "journal.sqlite").write_bytes(data[: len(data) // 2])  # truncated: a full disk, a bad copy
     with pytest.raises(WildeyeError) as info:
-        Journal.open(tmp_path)
-    assert "damaged" in str(info.value)
+        Journal.open(tmp_path, write=False)  # readers never touch it …
+    assert "damaged" in str(info.value) or "malformed" in str(info.value)
+    with Journal.open(tmp_path) as j:  # … a writer sets it aside and starts afresh
+        assert j.counts() == {}
+        assert j.get_meta("recovered_from").startswith("journal.damaged-")
+        assert list(j.human_labels()) == ["f0001.jpg"]
+    assert len(list(tmp_path.glob("journal.damaged-*.sqlite"))) == 1
+
+    (tmp_path / "journal.sqlite").write_bytes(b"this is not a database" * 100)
+    with Journal.open(tmp_path) as j:
+        assert j.counts() == {}
 
 
 def test_human_labels_win_and_survive_model_decisions(tmp_path):

@@ -125,6 +125,12 @@ class ClassifierConfig(_Strict):
         "null: every box above ensemble.detection_threshold"))
 
 
+class AfterRunConfig(_Strict):
+    fiftyone: bool = Field(True, description="sync results into a FiftyOne dataset for review")
+    dataset: Optional[str] = Field(None, description="FiftyOne dataset name; null: wildeye-<source folder name>")
+    report: bool = Field(False, description="write the sightings report (OUT/report) after each run")
+
+
 class RunConfig(_Strict):
     """Everything `wildeye run` needs besides the input folder."""
 
@@ -133,6 +139,7 @@ class RunConfig(_Strict):
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     workers: int = Field(2, ge=0, le=64, description="DataLoader worker processes decoding images")
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+    after_run: AfterRunConfig = Field(default_factory=AfterRunConfig)
 
     @field_validator("device")
     @classmethod

@@ -5,6 +5,9 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_INPUT_FAILURES = 1  # finished, but some inputs could not be processed
 EXIT_USAGE = 2  # bad argument or config: nothing was done
+EXIT_LOCKED = 3  # another run holds the journal (retry later, or pass --wait)
+EXIT_WRITE_FAILED = 4  # results could not be written (disk full, read-only); finished work is kept
+EXIT_INTERRUPTED = 130
 
 
 class WildeyeError(Exception):

@@ -67,8 +67,20 @@ def print_run_summary(result: dict, verbose: bool) -> None:
     console.print(f"[bold]{result['processed']}[/] of {result['images']} media processed "
                   f"({result['frames_this_run']} this run in {seconds:.1f} s, {rate:.2f} images/s); "
                   f"{result['failed']} failed, {result['duplicates']} duplicates, {result['skipped']} videos skipped")
+    flagship = [s for s in result.get("new_sightings", []) if s["flagship"]]
+    for sighting in flagship:
+        console.print(f"[bold red]FLAGSHIP[/] {sighting['name']} at {sighting['deployment_id']} "
+                      f"{_short(sighting['start'])}: {sighting['frames']} frames, score {sighting['score']:.2f}")
+    others = len(result.get("new_sightings", [])) - len(flagship)
+    if others:
+        console.print(f"{others} other new sightings (sequences with an animal label) this run")
     console.print(f"blank {result['blank']}, human {result['human']}, vehicle {result['vehicle']}, "
                   f"needs review {result['needs_review']}")
+    if result.get("failures"):
+        console.print("failed: " + ", ".join(f"{reason} {n}" for reason, n in result["failures"].items()))
+    for hook in result.get("on_sighting", []):
+        if hook["returncode"] != 0:
+            console.print(f"[yellow]--on-sighting failed[/] for {hook['sequence_id']}: {hook['stderr'].strip()}")
     if result["animals"]:
         from rich.table import Table
 
@@ -82,7 +94,7 @@ def print_run_summary(result: dict, verbose: bool) -> None:
         console.print("stage seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in result["times"].items()))
     for name, path in result["outputs"].items():
         console.print(f"{name}: {path}")
-    console.print(f"journal: {result['out']}/journal.sqlite")
+    console.print(f"journal: {result['out']}/journal.sqlite; log: {result['log']}")
 
 
 def _display(label: str) -> str:

@@ -63,12 +63,14 @@ def load_models(config: RunConfig, device) -> LoadedModels:
 
 
 def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSettings | None = None, *,
-        rerun: bool = False, wait: bool = False, on_scan: Progress | None = None,
-        on_progress: Progress | None = None) -> RunOutcome:
+        rerun: bool = False, wait: bool = False, on_sighting: str | None = None, report: bool = False,
+        on_scan: Progress | None = None, on_progress: Progress | None = None) -> RunOutcome:
     from wildeye.inference.device import select_device
     from wildeye.inference.pipeline import FramePipeline, summarize_results
     from wildeye.ingest.scan import scan
+    from wildeye.reports.alerts import new_sightings, notify
     from wildeye.store.journal import Journal
+    from wildeye.store.runlog import RunLog
 
     started = time.perf_counter()
     device = select_device(config.device)
@@ -76,38 +78,71 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         manifest = scan(source, scan_settings, out_dir=out_dir, on_progress=on_scan)
         manifest.write(out_dir / MANIFEST_NAME)
         models = load_models(config, device)
-        fingerprint = _fingerprint(config, models.info)
-        previous = journal.get_meta("fingerprint")
-        if previous is not None and previous != fingerprint:
-            if not rerun:
-                raise ConfigError(f"{journal.path} holds results from other models or settings",
-                                  "pass --rerun to redo every frame with these, or --out to keep both")
-            journal.conn.execute("UPDATE media SET status='pending' WHERE status IN ('done', 'failed') "
-                                 "AND kind='image' AND duplicate_of IS NULL")
-        journal.set_meta("fingerprint", fingerprint)
+        _check_fingerprint(journal, _fingerprint(config, models.info), rerun)
         journal.set_meta("source", str(Path(source).resolve()))
         journal.add_media(manifest.files)
         pending = journal.pending()
         run_id = journal.start_run(config.model_dump(mode="json"), models.info)
+        log = RunLog(out_dir / "logs", run_id)
+        log.event("run_started", source=str(source), frames_pending=len(pending), device=str(device),
+                  models=models.info, media=len(manifest.files))
         pipeline = FramePipeline(models.detector, models.classifier, batch_size=config.detector.batch_size,
                                  workers=config.workers, classify_threshold=config.ensemble.detection_threshold,
                                  classifier_batch_size=config.classifier.batch_size, top_k=config.classifier.top_k,
                                  max_crops_per_image=config.classifier.max_crops_per_image)
+
+        def record(batch) -> None:
+            journal.record_batch(run_id, batch.done, batch.failed)
+            for path, reason in batch.failed.items():
+                log.event("frame_failed", path=path, reason=reason)
+            log.event("batch_recorded", done=len(batch.done), failed=len(batch.failed))
+
         status = "interrupted"
         try:
-            times = pipeline.process(Path(source), pending,
-                                     lambda batch: journal.record_batch(run_id, batch.done, batch.failed), on_progress)
+            pipeline.process(Path(source), pending, record, on_progress)
             decide(journal, manifest, config, models.classifier)
             outputs = {"megadetector_json": str(write_megadetector_json(journal, out_dir, models.info))}
+            sightings = new_sightings(journal, run_id, config.ensemble.flagship_species)
+            for sighting in sightings:
+                log.event("sighting", **vars(sighting))
+            hooks = notify(on_sighting, sightings, str(Path(source).resolve())) if on_sighting else []
+            for hook in hooks:
+                log.event("on_sighting", **hook)
+            if report:
+                from wildeye.reports.build import build_report
+
+                build_report(out_dir)
+                outputs["report"] = str(out_dir / "report" / "report.html")
             status = "finished"
+        except BaseException as exc:
+            log.event("run_failed", error=f"{type(exc).__name__}: {exc}")
+            raise
         finally:
             stats = {"frames": len(pending), "seconds": round(time.perf_counter() - started, 3),
                      "times": pipeline.times.as_dict()}
-            journal.finish_run(run_id, status, stats)
+            try:
+                journal.finish_run(run_id, status, stats)
+            finally:
+                log.event("run_" + status if status == "finished" else "run_stopped", status=status, **stats)
+                log.close()
         summary = summarize_results(journal)
-    summary["frames_this_run"] = len(pending)
-    summary["seconds"] = round(time.perf_counter() - started, 2)
-    return RunOutcome(out_dir=out_dir, summary=summary, times=times.as_dict(), models=models.info, outputs=outputs)
+        failures = journal.failure_counts()
+    summary.update(frames_this_run=len(pending), seconds=round(time.perf_counter() - started, 2),
+                   failures=failures, new_sightings=[vars(s) for s in sightings], on_sighting=hooks,
+                   log=str(log.path))
+    return RunOutcome(out_dir=out_dir, summary=summary, times=pipeline.times.as_dict(), models=models.info,
+                      outputs=outputs)
+
+
+def _check_fingerprint(journal, fingerprint: dict, rerun: bool) -> None:
+    """Results from other models or settings are never mixed in one journal."""
+    previous = journal.get_meta("fingerprint")
+    if previous is not None and previous != fingerprint:
+        if not rerun:
+            raise ConfigError(f"{journal.path} holds results from other models or settings",
+                              "pass --rerun to redo every frame with these, or --out to keep both")
+        journal.conn.execute("UPDATE media SET status='pending' WHERE run_id IS NOT NULL AND kind='image'")
+    journal.set_meta("fingerprint", fingerprint)
 
 
 def decide(journal, manifest: Manifest, config: RunConfig, classifier=None) -> None:

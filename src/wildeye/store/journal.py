@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -19,12 +20,13 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from wildeye import __version__
-from wildeye.errors import WildeyeError
+from wildeye.errors import EXIT_LOCKED, WildeyeError
 from wildeye.inference.types import Detection, Prediction
+
+logger = logging.getLogger(__name__)
 
 JOURNAL_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1
-EXIT_LOCKED = 3  # another run holds this journal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,6 +47,7 @@ CREATE TABLE IF NOT EXISTS media (
 );
 CREATE INDEX IF NOT EXISTS media_status ON media(status);
 CREATE INDEX IF NOT EXISTS media_sequence ON media(sequence_id);
+CREATE INDEX IF NOT EXISTS media_hash ON media(content_hash);
 CREATE TABLE IF NOT EXISTS detections (
     path TEXT NOT NULL, idx INTEGER NOT NULL,
     category TEXT NOT NULL, conf REAL NOT NULL,
@@ -118,17 +121,20 @@ class Journal:
             raise WildeyeError(f"no run journal in {folder}", "run `wildeye run SOURCE` first")
         lock_fd = _acquire_lock(folder, wait) if write else None
         try:
-            conn = sqlite3.connect(path, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(SCHEMA)
+            try:
+                conn = _connect(path, check=write)
+            except sqlite3.DatabaseError as exc:
+                if not write or not _is_corruption(exc):
+                    raise
+                conn = _recover(path, exc)
             journal = cls(folder, conn, lock_fd)
             journal._check_version()
         except sqlite3.DatabaseError as exc:
             _release_lock(lock_fd)
+            if not _is_corruption(exc):
+                raise  # I/O errors, a full disk: not the file's fault
             raise WildeyeError(f"run journal {path} is damaged: {exc}",
-                               "move it aside and run again; finished work will be redone") from None
+                               "run `wildeye run` on it to recover, or move it aside") from None
         except BaseException:
             _release_lock(lock_fd)
             raise
@@ -204,15 +210,33 @@ class Journal:
                 " content_hash=excluded.content_hash, duplicate_of=excluded.duplicate_of",
                 rows,
             )
+            # Content already processed under another path (a renamed or re-copied card) is not redone.
+            self.conn.execute(
+                "UPDATE media SET status='duplicate', duplicate_of=(SELECT d.path FROM media d"
+                "  WHERE d.content_hash=media.content_hash AND d.path<>media.path AND d.status IN ('done','failed')"
+                "  ORDER BY d.path LIMIT 1)"
+                " WHERE status='pending' AND content_hash IS NOT NULL AND EXISTS (SELECT 1 FROM media d"
+                "  WHERE d.content_hash=media.content_hash AND d.path<>media.path AND d.status IN ('done','failed'))")
             return self.conn.total_changes - before
 
     def pending(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT path FROM media WHERE status='pending' ORDER BY path")]
 
+    def processed_in(self, run_id: int) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT path FROM media WHERE run_id=? ORDER BY path", (run_id,))]
+
     def media(self) -> list[MediaRow]:
         rows = self.conn.execute("SELECT path, sequence_id, frame_num, deployment_id, timestamp, status, failure,"
                                  " width, height FROM media ORDER BY path").fetchall()
         return [MediaRow(*r) for r in rows]
+
+    def failure_counts(self) -> dict[str, int]:
+        """Failed media by reason, the reason cut at its first ':' (e.g. 'truncated', 'image could not be decoded')."""
+        counts: dict[str, int] = {}
+        for (reason,) in self.conn.execute("SELECT failure FROM media WHERE status='failed'"):
+            key = (reason or "unknown").split(":")[0]
+            counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items()))
 
     def counts(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, COUNT(*) FROM media GROUP BY status").fetchall())
@@ -294,6 +318,75 @@ class _Transaction:
 
     def __exit__(self, exc_type, *_):
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _connect(path: Path, check: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        if check:  # a writer first makes sure it is not building on a damaged file
+            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if result != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({result})")
+        conn.executescript(SCHEMA)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("malformed", "not a database", "disk image", "file is encrypted"))
+
+
+def _recover(path: Path, exc: Exception) -> sqlite3.Connection:
+    """Keep the damaged file for inspection, start a fresh journal, and carry over what a human did.
+
+    Model results are cheap to redo (the run redoes them); reviewers' corrections are not, so every
+    readable human_labels row is salvaged.
+    """
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    damaged = path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}")
+    os.replace(path, damaged)
+    for suffix in ("-wal", "-shm"):
+        side = Path(str(path) + suffix)
+        if side.exists():
+            os.replace(side, Path(str(damaged) + suffix))
+    salvaged = _salvage_human_labels(damaged)
+    logger.warning("run journal %s was damaged (%s): kept as %s; starting afresh with %d human labels salvaged",
+                   path, exc, damaged.name, len(salvaged))
+    conn = _connect(path, check=False)
+    conn.executemany("INSERT OR REPLACE INTO human_labels(path, label, count, boxes, verified, reviewer, reviewed_at,"
+                     " origin) VALUES (?,?,?,?,?,?,?,?)", salvaged)
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('recovered_from', ?)", (json.dumps(damaged.name),))
+    return conn
+
+
+def _salvage_human_labels(damaged: Path) -> list[tuple]:
+    """Read human_labels from a damaged journal; a truncated file is padded back to its declared size first."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "salvage.sqlite"
+        shutil.copyfile(damaged, copy)
+        header = copy.read_bytes()[:100]
+        if len(header) == 100 and header.startswith(b"SQLite format 3\x00"):
+            page_size = int.from_bytes(header[16:18], "big") or 65536
+            declared = int.from_bytes(header[28:32], "big") * page_size
+            if declared > copy.stat().st_size:
+                with open(copy, "ab") as f:
+                    f.truncate(declared)
+        try:
+            old = sqlite3.connect(copy)
+            rows = old.execute("SELECT path, label, count, boxes, verified, reviewer, reviewed_at, origin"
+                               " FROM human_labels").fetchall()
+            old.close()
+            return rows
+        except sqlite3.DatabaseError:
+            return []
 
 
 def _acquire_lock(folder: Path, wait: bool) -> int:

@@ -1,0 +1,99 @@
+"""Pull reviewers' corrections from the FiftyOne dataset into the journal as HumanLabel records.
+
+What counts as a correction, per sample:
+  * `ground_truth` set: the frame shows that species (the reviewer's dropdown choice);
+  * `ground_truth_boxes` drawn: those boxes (and, without `ground_truth`, their most common label);
+  * tag `verified`: the machine's label is right;
+  * tag `wrong` without a `ground_truth`: the machine's label is wrong, the truth unknown ("unknown", unverified).
+Display names map back to the full taxonomy labels the journal uses, so human and machine labels compare.
+Pulling again rewrites the same records (one per frame), never duplicates them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timezone
+from pathlib import Path
+
+from wildeye.review.dataset import (GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED, VERIFIED_TAG, WRONG_TAG,
+                                    default_dataset_name)
+
+UNKNOWN = "unknown"
+
+
+def pull_corrections(out_dir: Path, dataset_name: str | None = None) -> dict:
+    """Read corrections from the dataset into out_dir's journal; returns counts."""
+    from wildeye.review.db import load_dataset
+    from wildeye.store.journal import Journal
+
+    out_dir = Path(out_dir)
+    name = dataset_name or default_dataset_name(out_dir)
+    dataset = load_dataset(name)
+    labels = read_corrections(dataset)
+    with Journal.open(out_dir, write=False) as journal:
+        known = {m.path for m in journal.media()}
+    unknown_paths = [h.path for h in labels if h.path not in known]
+    labels = [h for h in labels if h.path in known]
+    with Journal.open(out_dir) as journal:
+        written = journal.record_human_labels(labels)
+        total = len(journal.human_labels())
+    kinds = Counter("wrong" if not h.verified else "boxes" if h.boxes else "label" for h in labels)
+    return {"dataset": name, "pulled": written, "verified_or_relabelled": kinds["label"], "with_boxes": kinds["boxes"],
+            "wrong_unlabelled": kinds["wrong"], "not_in_journal": len(unknown_paths),
+            "human_labels_in_journal": total, "out": str(out_dir)}
+
+
+def read_corrections(dataset) -> list:
+    """HumanLabel records for every sample a reviewer corrected, verified or rejected."""
+    from fiftyone import ViewField as F
+
+    from wildeye.store.journal import HumanLabel
+
+    full = _taxonomy_names(dataset)
+    reviewed = dataset.match(F(GROUND_TRUTH).exists() | (F(f"{GROUND_TRUTH_BOXES}.detections").length() > 0)
+                             | F("tags").contains([VERIFIED_TAG, WRONG_TAG]))
+    fields = ["media_path", f"{GROUND_TRUTH}.label", f"{GROUND_TRUTH}.reviewer", GROUND_TRUTH_BOXES, "tags",
+              "prediction.taxonomy", "prediction.label", "last_modified_at", REVIEWED]
+    columns = reviewed.values(fields, _allow_missing=True)
+    origin = f"fiftyone:{dataset.name}"
+    result = []
+    for path, gt_label, gt_reviewer, boxes, tags, taxonomy, pred_label, modified, _ in zip(*columns):
+        if not path:
+            continue
+        tags = set(tags or ())
+        box_list = [{"label": full.get(d.label, d.label) if d.label else UNKNOWN,
+                     "bbox": [round(float(v), 6) for v in d.bounding_box]}
+                    for d in (boxes.detections if boxes else []) if d.bounding_box]
+        box_reviewers = [getattr(d, "reviewer", None) for d in (boxes.detections if boxes else [])]
+        verified = True
+        if gt_label:
+            label = full.get(gt_label, gt_label)
+        elif box_list:
+            label = Counter(b["label"] for b in box_list).most_common(1)[0][0]
+        elif WRONG_TAG in tags:
+            label, verified = UNKNOWN, False
+        elif VERIFIED_TAG in tags and (taxonomy or pred_label):
+            label = taxonomy or pred_label
+        else:
+            continue
+        reviewer = gt_reviewer or next((r for r in box_reviewers if r), None)
+        when = modified.replace(tzinfo=timezone.utc).isoformat(timespec="seconds") if modified else None
+        result.append(HumanLabel(path=path, label=label, count=len(box_list) if box_list else None,
+                                 boxes=box_list or None, verified=verified, reviewer=reviewer, reviewed_at=when,
+                                 origin=origin))
+    return result
+
+
+def _taxonomy_names(dataset) -> dict[str, str]:
+    """display name -> full label, from what the machine fields hold (e.g. 'snow leopard' -> 7-field label)."""
+    names: dict[str, str] = {}
+    for display, full in zip(*dataset.values(["prediction.label", "prediction.taxonomy"])):
+        if display and full:
+            names.setdefault(display, full)
+    for display, full in zip(*dataset.values(["detections.detections.species", "detections.detections.taxonomy"],
+                                              unwind=True)):
+        if display and full:
+            names.setdefault(display, full)
+    for plain in ("blank", "human", "vehicle", "animal", UNKNOWN):
+        names[plain] = plain  # the ensemble writes these plain
+    return names
