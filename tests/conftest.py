@@ -16,8 +16,15 @@ def shared_images() -> Path:
     return SHARED_IMAGES
 
 
+@pytest.fixture(scope="session")
+def _fiftyone_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("fiftyone-db")
+
+
 @pytest.fixture(autouse=True)
-def _quiet_env(monkeypatch):
+def _quiet_env(monkeypatch, _fiftyone_dir):
     monkeypatch.setenv("FIFTYONE_DO_NOT_TRACK", "true")
     monkeypatch.setenv("COLUMNS", "140")
+    if "FIFTYONE_DATABASE_URI" not in os.environ:  # never a user's own database
+        monkeypatch.setenv("FIFTYONE_DATABASE_DIR", str(_fiftyone_dir))
     yield

@@ -492,3 +492,18 @@ def test_geofence_file_is_relative_to_the_config(tmp_path):
     assert Path(config.ensemble.geofence_file) == tmp_path / "fences" / "geofence.json"
     lion = animal(0.9, (LION, 0.9))
     assert decide(lion, config.ensemble, country="CHN").prediction.source == "geofence"
+
+
+def test_calibrated_class_threshold_replaces_the_global_bar():
+    from wildeye.config import EnsembleConfig
+    from wildeye.inference.ensemble import decide_detection
+    from wildeye.inference.types import Detection
+
+    cfg = EnsembleConfig(class_thresholds={"snow leopard": 0.93, "other": 0.5})
+    sure = decide_detection(Detection("animal", 0.9, (0.1, 0.1, 0.2, 0.2), [("snow leopard", 0.95)]), cfg)
+    assert (sure.prediction.label, sure.prediction.source) == ("snow leopard", "classifier")
+    unsure = decide_detection(Detection("animal", 0.9, (0.1, 0.1, 0.2, 0.2), [("snow leopard", 0.90)]), cfg)
+    assert unsure.prediction.label == "animal"  # 0.90 passes SpeciesNet's bars but not the calibrated 0.93
+    assert "low_confidence" in [r.code for r in unsure.reasons]
+    low_bar = decide_detection(Detection("animal", 0.9, (0.1, 0.1, 0.2, 0.2), [("other", 0.55)]), cfg)
+    assert low_bar.prediction.label == "other"  # calibrated below the global 0.65/0.8 bars

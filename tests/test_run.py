@@ -76,6 +76,13 @@ def test_run_writes_journal_decisions_and_megadetector_json(tmp_path, models):
     assert files["cam1/DCIM/100MEDIA/IMG_9998.JPG"]["failure"].startswith("file is empty")
     assert files["cam1/DCIM/100MEDIA/IMG_9999.JPG"]["failure"].startswith("truncated")
     assert doc["info"]["detector"] == "tiny_md.pt" and doc["info"]["classifier"]
+    # synced for review (FiftyOne's own database, in the test's temp dir): one sample per processed frame
+    assert result["outputs"]["fiftyone"] == "wildeye-card"
+    count = subprocess.run([sys.executable, "-c", "import fiftyone as fo; ds = fo.load_dataset('wildeye-card');"
+                            "print(len(ds), ds.count('detections.detections'))"], capture_output=True, text=True,
+                           env={**os.environ, "FIFTYONE_DATABASE_VALIDATION": "false"}, timeout=240)
+    samples, boxes = map(int, count.stdout.split()[-2:])
+    assert samples == 6 and boxes == sum(len(im["detections"] or []) for im in doc["images"])
     journal = sqlite3.connect(Path(result["out"]) / "journal.sqlite")
     n_dets = journal.execute("SELECT COUNT(*) FROM detections").fetchone()[0]
     assert n_dets == sum(len(im["detections"] or []) for im in doc["images"])
@@ -86,12 +93,13 @@ def test_run_writes_journal_decisions_and_megadetector_json(tmp_path, models):
     assert classified == eligible
 
     # the same command again: nothing left to do, nothing duplicated
-    code, again = run_json("run", source, "--detector", detector, "--classifier", classifier, "--workers", "0")
+    code, again = run_json("run", source, "--detector", detector, "--classifier", classifier, "--workers", "0",
+                           "--no-fiftyone")
     assert again["frames_this_run"] == 0 and again["processed"] == 6
     assert journal.execute("SELECT COUNT(*) FROM detections").fetchone()[0] == n_dets
 
     # other models on a journal with results: refuse, say how to proceed
-    other = run_cli("run", source, "--detector", detector, "--classifier", "none")
+    other = run_cli("run", source, "--detector", detector, "--classifier", "none", "--no-fiftyone")
     assert other.returncode == 2 and "--rerun" in other.stderr and len(other.stderr.strip().splitlines()) == 1
 
 
@@ -103,7 +111,7 @@ def test_kill_9_then_resume_processes_each_frame_exactly_once(tmp_path, models):
         write_frame(source / "cam" / f"IMG_{i:04d}.JPG", T0 + timedelta(seconds=30 * i), size=(320, 240), seed=i)
     out = tmp_path / "out"
     args = [sys.executable, "-m", "wildeye", "run", str(source), "--out", str(out), "--detector", str(detector),
-            "--classifier", "none", "--batch-size", "1", "--workers", "0", "-q"]
+            "--classifier", "none", "--no-fiftyone", "--batch-size", "1", "--workers", "0", "-q"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     journal_path = out / "journal.sqlite"
     done_at_kill = 0
@@ -125,7 +133,7 @@ def test_kill_9_then_resume_processes_each_frame_exactly_once(tmp_path, models):
     assert 5 <= done_at_kill < frames
 
     code, result = run_json("run", source, "--out", out, "--detector", detector, "--classifier", "none",
-                            "--workers", "0")
+                            "--no-fiftyone", "--workers", "0")
     assert code == 0, result
     con = sqlite3.connect(journal_path)
     done_first = con.execute("SELECT COUNT(*) FROM media WHERE run_id=1").fetchone()[0]
@@ -139,7 +147,8 @@ def test_kill_9_then_resume_processes_each_frame_exactly_once(tmp_path, models):
     assert all(count == top + 1 for _, count, top in rows)
     # and the results equal a clean uninterrupted run's
     clean_out = tmp_path / "clean"
-    run_json("run", source, "--out", clean_out, "--detector", detector, "--classifier", "none", "--workers", "0")
+    run_json("run", source, "--out", clean_out, "--detector", detector, "--classifier", "none", "--no-fiftyone",
+             "--workers", "0")
     clean = json.loads((clean_out / "megadetector.json").read_text())["images"]
     resumed = json.loads((out / "megadetector.json").read_text())["images"]
     assert clean == resumed

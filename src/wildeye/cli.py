@@ -162,11 +162,11 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
 def _register_groups() -> None:
     from wildeye.models.commands import models
     from wildeye.reports.commands import report
+    from wildeye.review.commands import evaluate, review
     from wildeye.train.commands import train
 
-    cli.add_command(models)
-    cli.add_command(report)
-    cli.add_command(train)
+    for command in (models, review, report, evaluate, train):
+        cli.add_command(command)
 
 
 _register_groups()

@@ -61,6 +61,9 @@ class EnsembleConfig(_Strict):
         "lower bar when the detector also calls the box an animal above animal_box_threshold (#4b); null: off"))
     animal_box_threshold: float = Field(0.2, ge=0.0, le=1.0, description=(
         "animal-box conf above which species_threshold_animal_box applies"))
+    class_thresholds: dict[str, float] = Field(default_factory=dict, description=(
+        "per-label classifier score needed to accept that label, replacing species_threshold for it; a calibrated "
+        "wildeye model package brings its own (these override them). Below it the box rolls up and needs review"))
     rollup_threshold: float = Field(0.65, ge=0.0, le=1.0, description=(
         "summed top-k score a higher taxon needs to be the label (SpeciesNet #5a)"))
     rollup_levels: list[RollupLevel] = Field(

@@ -412,6 +412,12 @@ class Ensemble:
             sure = top_score > cfg.species_threshold or (
                 cfg.species_threshold_animal_box is not None and animal_box
                 and top_score > cfg.species_threshold_animal_box)
+            calibrated = cfg.class_thresholds.get(top.raw)
+            if calibrated is not None:  # a threshold calibrated for this label to a target precision
+                sure = top_score >= calibrated
+                if not sure:
+                    reasons.append(ReviewReason(LOW_CONFIDENCE, f"{display_name(top.raw)} {top_score:.2f} is below "
+                                                f"its calibrated threshold {calibrated:.2f}"))
             if sure and top.kind not in (BLANK, UNKNOWN):
                 if top.kind in (HUMAN, VEHICLE, ANIMAL):  # SpeciesNet would roll a 'human' crop up to primates
                     return done(top.kind, top_score, "classifier")

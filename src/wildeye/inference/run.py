@@ -8,6 +8,7 @@ message instead of mixing results, unless `rerun` is asked for.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from wildeye.atomic import write_json_atomic
 from wildeye.config import RunConfig
 from wildeye.errors import ConfigError
 from wildeye.ingest.manifest import MANIFEST_NAME, Manifest, ScanSettings
+
+logger = logging.getLogger(__name__)
 
 MEGADETECTOR_JSON = "megadetector.json"
 Progress = Callable[[int, int], None]
@@ -108,6 +111,8 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
             hooks = notify(on_sighting, sightings, str(Path(source).resolve())) if on_sighting else []
             for hook in hooks:
                 log.event("on_sighting", **hook)
+            if config.after_run.fiftyone:
+                outputs["fiftyone"] = _sync_fiftyone(out_dir, config.after_run.dataset, log)
             if report:
                 from wildeye.reports.build import build_report
 
@@ -134,6 +139,21 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                       outputs=outputs)
 
 
+def _sync_fiftyone(out_dir: Path, dataset: str | None, log) -> str | None:
+    """Results into the review dataset; a database that will not start costs the review, not the run."""
+    from wildeye.errors import WildeyeError
+    from wildeye.review import sync_run
+
+    try:
+        result = sync_run(out_dir, dataset)
+    except WildeyeError as exc:
+        logger.warning("FiftyOne sync skipped: %s", exc)
+        log.event("fiftyone_sync_failed", error=str(exc))
+        return None
+    log.event("fiftyone_synced", **{k: v for k, v in result.items() if k != "seconds"})
+    return result.get("dataset")
+
+
 def _check_fingerprint(journal, fingerprint: dict, rerun: bool) -> None:
     """Results from other models or settings are never mixed in one journal."""
     previous = journal.get_meta("fingerprint")
@@ -149,7 +169,11 @@ def decide(journal, manifest: Manifest, config: RunConfig, classifier=None) -> N
     """Ensemble decisions for every processed frame, sequence by sequence, written to the journal."""
     from wildeye.inference.ensemble import Ensemble, ImageResult
 
-    ensemble = Ensemble(config.ensemble, taxonomy=getattr(classifier, "labels", None))
+    settings = config.ensemble
+    calibrated = getattr(classifier, "thresholds", None) or {}
+    if calibrated:  # a trained package's per-class thresholds; the run config's own win
+        settings = settings.model_copy(update={"class_thresholds": {**calibrated, **settings.class_thresholds}})
+    ensemble = Ensemble(settings, taxonomy=getattr(classifier, "labels", None))
     deployments = {d.deployment_id: d for d in manifest.deployments}
     detections = journal.detections()
     images = []

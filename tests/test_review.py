@@ -1,0 +1,271 @@
+"""The FiftyOne review loop on a real database: sync out, human edits survive re-sync, corrections back in,
+evaluation, CLI errors, and the App page rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest_review import CLI, fo_env, fo_script, synthetic_run, wildeye, wildeye_json  # noqa: F401
+
+from wildeye.store.journal import Journal
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_sync_writes_fields_views_and_annotation_schema(tmp_path, fo_env):
+    out = synthetic_run(tmp_path, "sdcard-a", frames=60)
+    summary = wildeye_json(fo_env, "review", "sync", "--out", out)
+    assert summary["dataset"] == "wildeye-sdcard-a" and summary["created"] and summary["samples"] == 60
+    with Journal.open(out, write=False) as journal:
+        n_boxes = sum(len(v) for v in journal.detections().values())
+        needs_review = sum(p.needs_review for p in journal.decisions().values())
+    got = fo_script(fo_env, """
+ds = fo.load_dataset("wildeye-sdcard-a")
+s = ds.match(F("media_path") == "cam01/DCIM/IMG_000000.JPG").first()
+det = s.detections.detections[0]
+result = {
+    "boxes": ds.count("detections.detections"), "needs_review": ds.count_values("needs_review").get(True, 0),
+    "label": s.prediction.label, "taxonomy": s.prediction.taxonomy, "source": s.prediction.source,
+    "det": [det.label, det.species, det.taxonomy, det.bounding_box],
+    "captured_at": type(s.captured_at).__name__, "captured": s.captured_at.isoformat(),
+    "point": s.location.point, "models": s.models, "seq": [s.sequence_id, s.frame_num, s.deployment],
+    "views": {name: len(ds.load_saved_view(name)) for name in ds.list_saved_views()},
+    "group_by": ds.load_saved_view("sequences")._stages[-1].field_or_expr,
+    "groups_ordered": [x.frame_num for x in ds.load_saved_view("sequences").get_dynamic_group("cam01-000000")],
+    "classes": ds.label_schemas["ground_truth"]["classes"],
+    "active": ds.active_label_schemas,
+    "read_only": [ds.get_field(f).read_only for f in ("prediction", "detections", "needs_review")],
+    "human_empty": ds.count("ground_truth") + ds.count("ground_truth_boxes"),
+    "flagship_labels": sorted(set(ds.load_saved_view("flagship").values("prediction.label"))),
+    "blank_scores": ds.load_saved_view("low-confidence-blanks").values("prediction.confidence"),
+}
+""")
+    assert got["boxes"] == n_boxes and got["needs_review"] == needs_review
+    assert got["label"] == "snow leopard" and got["taxonomy"].endswith(";panthera;uncia;snow leopard")
+    assert got["source"] == "classifier"
+    assert got["det"][0] == "animal" and got["det"][1] == "snow leopard" and got["det"][2] == got["taxonomy"]
+    assert got["captured_at"] == "datetime" and got["captured"].startswith("2024-05-01T")
+    assert got["point"] == [84.0, 28.0]  # GeoJSON order: longitude, latitude
+    assert got["models"]["detector"]["name"] == "synthetic-md" and got["models"]["classifier"]["md5"] == "1" * 32
+    assert got["seq"] == ["cam01-000000", 0, "cam01"]
+    views = got["views"]
+    assert set(views) == {"needs-review", "flagship", "low-confidence-blanks", "sequences", "deployment-cam01",
+                          "deployment-cam02"}
+    assert views["needs-review"] == needs_review and views["deployment-cam01"] == 30
+    assert views["sequences"] == 12 and got["group_by"] == "sequence_id" and got["groups_ordered"] == [0, 1, 2, 3, 4]
+    assert views["flagship"] > 0 and "snow leopard" in got["flagship_labels"]
+    assert views["low-confidence-blanks"] > 0 and all(c < 0.65 for c in got["blank_scores"])
+    assert {"snow leopard", "blue sheep", "red fox", "blank", "human"} <= set(got["classes"])
+    assert got["active"] == ["ground_truth", "ground_truth_boxes", "reviewed"]
+    assert got["read_only"] == [True, True, True] and got["human_empty"] == 0
+
+
+def test_resync_keeps_human_work_then_pull_and_evaluate(tmp_path, fo_env):
+    out = synthetic_run(tmp_path, "sdcard-b", frames=30)
+    wildeye_json(fo_env, "review", "sync", "--out", out)
+    # A reviewer at work: species, boxes, tags, the reviewed flag, a field of their own.
+    fo_script(fo_env, """
+ds = fo.load_dataset("wildeye-sdcard-b")
+by_path = {s.media_path: s for s in ds}
+s = by_path["cam01/DCIM/IMG_000000.JPG"]            # predicted snow leopard: really a blue sheep
+s.ground_truth = fo.Classification(label="blue sheep", reviewer="tashi")
+s.reviewed = True
+s["notes"] = "two animals behind the rock"
+s.save()
+s = by_path["cam02/DCIM/IMG_000001.JPG"]            # prediction right
+s.tags.append("verified"); s.save()
+s = by_path["cam01/DCIM/IMG_000002.JPG"]            # wrong, truth unknown
+s.tags.append("wrong"); s.save()
+s = by_path["cam02/DCIM/IMG_000003.JPG"]            # boxes redrawn
+s.ground_truth_boxes = fo.Detections(detections=[
+    fo.Detection(label="snow leopard", bounding_box=[0.1, 0.2, 0.3, 0.3], reviewer="pema"),
+    fo.Detection(label="snow leopard", bounding_box=[0.6, 0.2, 0.2, 0.3])])
+s.save()
+""")
+    again = wildeye_json(fo_env, "review", "sync", "--out", out)
+    assert again["added"] == 0 and again["updated"] == 30 and again["samples"] == 30
+    got = fo_script(fo_env, """
+ds = fo.load_dataset("wildeye-sdcard-b")
+by_path = {s.media_path: s for s in ds}
+result = {"n": len(ds), "boxes": ds.count("detections.detections"),
+          "gt": [by_path["cam01/DCIM/IMG_000000.JPG"].ground_truth.label,
+                 by_path["cam01/DCIM/IMG_000000.JPG"].ground_truth.reviewer],
+          "reviewed": by_path["cam01/DCIM/IMG_000000.JPG"].reviewed,
+          "notes": by_path["cam01/DCIM/IMG_000000.JPG"].notes,
+          "tags": ds.count_sample_tags(), "gt_boxes": ds.count("ground_truth_boxes.detections"),
+          "distinct_paths": len(set(ds.values("filepath")))}
+""")
+    with Journal.open(out, write=False) as journal:
+        n_boxes = sum(len(v) for v in journal.detections().values())
+    assert got["n"] == 30 and got["distinct_paths"] == 30 and got["boxes"] == n_boxes  # nothing duplicated
+    assert got["gt"] == ["blue sheep", "tashi"] and got["reviewed"] is True
+    assert got["notes"] == "two animals behind the rock"
+    assert got["tags"] == {"verified": 1, "wrong": 1} and got["gt_boxes"] == 2
+
+    pulled = wildeye_json(fo_env, "review", "pull", "--out", out)
+    assert pulled["pulled"] == 4 and pulled["with_boxes"] == 1 and pulled["wrong_unlabelled"] == 1
+    with Journal.open(out, write=False) as journal:
+        humans = journal.human_labels()
+        final = journal.final_labels()
+        decisions = journal.decisions()
+    sheep = humans["cam01/DCIM/IMG_000000.JPG"]
+    assert sheep.label.endswith(";pseudois;nayaur;blue sheep") and sheep.reviewer == "tashi"
+    assert sheep.origin == "fiftyone:wildeye-sdcard-b" and sheep.reviewed_at and sheep.verified
+    assert humans["cam02/DCIM/IMG_000001.JPG"].label == decisions["cam02/DCIM/IMG_000001.JPG"].label
+    assert humans["cam01/DCIM/IMG_000002.JPG"].label == "unknown" and not humans["cam01/DCIM/IMG_000002.JPG"].verified
+    boxed = humans["cam02/DCIM/IMG_000003.JPG"]
+    assert boxed.count == 2 and boxed.boxes[0]["bbox"] == [0.1, 0.2, 0.3, 0.3] and boxed.reviewer == "pema"
+    assert boxed.label.endswith(";snow leopard")
+    assert final["cam01/DCIM/IMG_000000.JPG"].source == "human"  # human labels win downstream
+    assert wildeye_json(fo_env, "review", "pull", "--out", out)["human_labels_in_journal"] == 4  # no duplicates
+
+    metrics = wildeye_json(fo_env, "evaluate", "--out", out)
+    assert metrics["samples"] == 4 and metrics["eval_keys"] == ["wildeye_species", "wildeye_boxes"]
+    cm = metrics["confusion_matrix"]
+    truth_row = cm["matrix"][cm["labels"].index("blue sheep")]
+    assert truth_row[cm["labels"].index("snow leopard")] == 1  # the sheep called a snow leopard
+    correct = sum(cm["matrix"][i][i] for i in range(len(cm["labels"])))
+    assert metrics["accuracy"] == round(correct / 4, 4)
+    sheep_row = metrics["per_class"]["blue sheep"]
+    assert sheep_row["support"] == sum(truth_row) and sheep_row["recall"] == round(
+        truth_row[cm["labels"].index("blue sheep")] / sum(truth_row), 4) and sheep_row["recall"] < 1.0
+    det = metrics["detection"]
+    assert det["iou"] == 0.5 and det["images"] == 1
+    assert det["true_positives"] + det["false_negatives"] == 2
+    stored = fo_script(fo_env, """
+ds = fo.load_dataset("wildeye-sdcard-b")
+res = ds.load_evaluation_results("wildeye_species")
+result = {"keys": ds.list_evaluations(), "fo_accuracy": res.metrics()["accuracy"]}
+""")
+    assert stored["keys"] == ["wildeye_boxes", "wildeye_species"]
+    assert abs(stored["fo_accuracy"] - metrics["accuracy"]) < 1e-3  # FiftyOne agrees with the table
+
+    table = wildeye(fo_env, "evaluate", "--out", out)
+    assert table.returncode == 0, table.stderr
+    assert "precision" in table.stdout and "blue sheep" in table.stdout and "Confusion matrix" in table.stdout
+
+
+# Stands in for the trainer's evaluate_model (wildeye.train.evaluate): this test checks the hand-off and the table.
+STUB_TRAIN = """
+import sys, types
+import wildeye.cli
+module = types.ModuleType("wildeye.train.evaluate")
+def evaluate_model(model, data, *, out_dir=None, device="auto"):
+    return {"per_class": {"snow leopard": {"precision": 0.96, "recall": 0.9, "f1": 0.929, "support": 50}},
+            "accuracy": 0.91, "confusion_matrix": {"labels": ["snow leopard"], "matrix": [[45]]},
+            "called_with": [model, data, device]}
+module.evaluate_model = evaluate_model
+sys.modules.setdefault("wildeye.train", types.ModuleType("wildeye.train"))
+sys.modules["wildeye.train.evaluate"] = module
+"""
+
+
+def test_cli_errors_and_model_evaluation(tmp_path, fo_env):
+    out = synthetic_run(tmp_path, "sdcard-c", frames=5)
+    wildeye_json(fo_env, "review", "sync", "--out", out)
+    unknown = wildeye(fo_env, "review", "no-such-dataset", "--remote")
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
+    assert "no-such-dataset" in unknown.stderr and "wildeye-sdcard-c" in unknown.stderr  # names what exists
+    pull = wildeye(fo_env, "review", "pull", "--out", out, "--dataset", "nope")
+    assert pull.returncode == 2 and "wildeye-sdcard-c" in pull.stderr
+    no_labels = wildeye(fo_env, "evaluate", "--out", out)
+    assert no_labels.returncode == 2 and "wildeye review pull" in no_labels.stderr
+    half = wildeye(fo_env, "evaluate", "model.pt")
+    assert half.returncode == 2 and "MODEL and DATA" in half.stderr
+    no_run = wildeye(fo_env, "review", "sync", "--out", tmp_path / "empty")
+    assert no_run.returncode == 2 and "no run journal" in no_run.stderr
+    # MODEL DATA: handed to wildeye.train.evaluate.evaluate_model, printed with the same table code
+    code = STUB_TRAIN + CLI.replace("main()", "main(['evaluate', 'my.pt', 'data.yaml', '--device', 'cpu', '--json'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=fo_env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["called_with"] == ["my.pt", "data.yaml", "cpu"]
+    code = STUB_TRAIN + CLI.replace("main()", "main(['evaluate', 'my.pt', 'data.yaml'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=fo_env, timeout=60)
+    assert proc.returncode == 0 and "snow leopard" in proc.stdout and "0.960" in proc.stdout, proc.stderr
+
+
+def test_import_wildeye_cli_does_not_import_fiftyone():
+    code = ("import sys, wildeye.cli, wildeye.review, wildeye.review.commands; "
+            "print(sorted(m for m in ('fiftyone', 'pymongo') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium package")
+def test_app_serves_the_dataset_and_chromium_renders_it(tmp_path, fo_env):
+    out = synthetic_run(tmp_path, "sdcard-app", frames=12, images=True)
+    wildeye_json(fo_env, "review", "sync", "--out", out)
+    port = _free_port()
+    app = subprocess.Popen([sys.executable, "-c", CLI, "review", "wildeye-sdcard-app", "--remote", "--port", str(port)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=fo_env,
+                           start_new_session=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = app.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "press Ctrl+C" in line:
+                break
+        text = "".join(lines)
+        assert f"http://127.0.0.1:{port}/datasets/wildeye-sdcard-app" in text, text[-3000:]
+        assert f"ssh -N -L {port}:127.0.0.1:{port}" in text
+        query = {"query": '{ dataset(name: "wildeye-sdcard-app") { name estimatedSampleCount savedViews { name } } }'}
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps(query).encode(),
+                                         headers={"Content-Type": "application/json"})
+        for _ in range(60):
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answer = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        dataset = answer["data"]["dataset"]
+        assert dataset["estimatedSampleCount"] == 12
+        assert "needs-review" in {v["name"] for v in dataset["savedViews"]}
+
+        shot = tmp_path / "app.png"
+        flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1400,1000",
+                 "--virtual-time-budget=20000"]
+        url = f"http://127.0.0.1:{port}/datasets/wildeye-sdcard-app"
+        dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+        assert "wildeye-sdcard-app" in dom
+        # every sample is a tile ("looker") captioned with its prediction
+        assert dom.count('data-cy="looker"') == 12, dom[-2000:]
+        captions = set(re.findall(r'title="prediction: ([^"]+)"', dom))
+        assert captions and captions <= {"snow leopard", "blue sheep", "red fox", "human", "blank"}
+        subprocess.run([*flags, f"--screenshot={shot}", url], capture_output=True, timeout=120)
+        assert shot.stat().st_size > 20_000
+        if os.environ.get("WILDEYE_KEEP_SCREENSHOT"):
+            Path(os.environ["WILDEYE_KEEP_SCREENSHOT"]).write_bytes(shot.read_bytes())
+    finally:
+        app.send_signal(signal.SIGTERM)  # the command stops its App server on SIGTERM
+        try:
+            app.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(app.pid, signal.SIGKILL)
+            app.wait()
+    assert app.returncode == 0
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)  # the server went with it
