@@ -11,9 +11,9 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from wildeye.errors import ConfigError
 
@@ -23,6 +23,16 @@ ReviewCode = Literal["low_confidence", "flagship", "sequence_disagreement", "geo
 RollupLevel = Literal["genus", "family", "order", "class", "kingdom"]
 _LEVEL_ORDER = ("species", "genus", "family", "order", "class", "kingdom")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def _device_name(value: str) -> str:
+    value = value.strip().lower()
+    if not _DEVICE.match(value):
+        raise ValueError("use auto, cpu, cuda, cuda:N or mps")
+    return value
+
+
+DeviceName = Annotated[str, AfterValidator(_device_name)]  # shared by run and train configs
 
 
 class _Strict(BaseModel):
@@ -139,18 +149,10 @@ class RunConfig(_Strict):
 
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
-    device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
+    device: DeviceName = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     workers: int = Field(2, ge=0, le=64, description="DataLoader worker processes decoding images")
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     after_run: AfterRunConfig = Field(default_factory=AfterRunConfig)
-
-    @field_validator("device")
-    @classmethod
-    def _device(cls, value: str) -> str:
-        value = value.strip().lower()
-        if not _DEVICE.match(value):
-            raise ValueError("use auto, cpu, cuda, cuda:N or mps")
-        return value
 
 
 # --- loading ------------------------------------------------------------------------------------------

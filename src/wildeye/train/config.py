@@ -7,16 +7,14 @@ example config validates on a machine that does not have its images.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from wildeye.config import _line_of, _read_yaml, _set_dotted, _where, validation_config_error
+from wildeye.config import DeviceName, _line_of, _read_yaml, _set_dotted, _where, validation_config_error
 from wildeye.errors import ConfigError
 
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 class _Strict(BaseModel):
@@ -170,17 +168,9 @@ class TrainSection(_Strict):
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     early_stopping: Optional[int] = Field(5, ge=1, description="stop after N epochs without a better val score")
     monitor: Literal["macro_f1", "accuracy", "loss"] = "macro_f1"
-    device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
+    device: DeviceName = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     amp: Literal["auto", "on", "off"] = Field("auto", description="mixed precision; auto: on for CUDA")
     seed: int = 0
-
-    @field_validator("device")
-    @classmethod
-    def _device(cls, value: str) -> str:
-        value = value.strip().lower()
-        if not _DEVICE.match(value):
-            raise ValueError("use auto, cpu, cuda, cuda:N or mps")
-        return value
 
 
 class CalibrationSection(_Strict):
