@@ -102,7 +102,8 @@ def main() -> int:
     detector_path, classifier_path = build_models(work, args.detector,
                                                   None if args.classifier == "none" else args.classifier)
     detector = WithSyntheticBoxes(Detector.from_checkpoint(detector_path, device=device), args.boxes)
-    classifier = load_classifier(classifier_path, device=device) if classifier_path else None
+    crop_batch = 1 if device.type == "cpu" else 32  # as `wildeye run` chooses (classifier.batch_size: null)
+    classifier = load_classifier(classifier_path, device=device, batch_size=crop_batch) if classifier_path else None
     paths = frames(args.images)
     n = len(paths)
     print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} threads'}), "
@@ -111,7 +112,7 @@ def main() -> int:
 
     def make_pipeline(**overrides):
         options = dict(batch_size=args.batch_size, workers=args.workers, classify_threshold=0.5,
-                       classifier_batch_size=args.batch_size)
+                       classifier_batch_size=crop_batch)
         options.update(overrides)
         return FramePipeline(detector, classifier, **options)
 
@@ -145,8 +146,8 @@ def main() -> int:
                     crops.append(classifier.crop_detection(image, det.bbox))
 
     def classify_all():
-        for start in range(0, len(crops), args.batch_size):
-            classifier.classify(crops[start:start + args.batch_size])
+        for start in range(0, len(crops), crop_batch):
+            classifier.classify(crops[start:start + crop_batch])
     _, t_classify = timed(classify_all) if crops else (None, 0.0)
 
     def journal_all():

@@ -59,10 +59,15 @@ def load_models(config: RunConfig, device) -> LoadedModels:
         from wildeye.inference.classifier import load_classifier
 
         cls_model = resolve_model(config.classifier.name, "classifier")
-        classifier = load_classifier(cls_model.path, device=device)
+        classifier = load_classifier(cls_model.path, device=device, batch_size=classifier_batch_size(config, device))
         info["classifier"] = {"name": cls_model.name, "path": str(cls_model.path), "md5": _md5(cls_model.path),
                               "labels": len(classifier.labels), "input_size": classifier.input_size}
     return LoadedModels(detector, classifier, info)
+
+
+def classifier_batch_size(config: RunConfig, device) -> int:
+    """The configured size, else 1 on CPU (EfficientNetV2-M at 480 px is 1.5x faster per crop unbatched there)."""
+    return config.classifier.batch_size or (1 if device.type == "cpu" else 32)
 
 
 def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSettings | None = None, *,
@@ -91,7 +96,8 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                   models=models.info, media=len(manifest.files))
         pipeline = FramePipeline(models.detector, models.classifier, batch_size=config.detector.batch_size,
                                  workers=config.workers, classify_threshold=config.ensemble.detection_threshold,
-                                 classifier_batch_size=config.classifier.batch_size, top_k=config.classifier.top_k,
+                                 classifier_batch_size=classifier_batch_size(config, device),
+                                 top_k=config.classifier.top_k,
                                  max_crops_per_image=config.classifier.max_crops_per_image)
 
         def record(batch) -> None:
