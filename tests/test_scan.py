@@ -122,6 +122,7 @@ def test_bad_inputs_are_recorded_and_the_scan_goes_on(tmp_path):
     assert failures == {"truncated.jpg": "truncated", "zero.jpg": "zero_bytes", "text.jpg": "not_an_image",
                         "dangling.jpg": "unreadable"}
     assert "text" in files["text.jpg"].failure.reason
+    assert {r.deployment_id for r in files.values()} == {"cam"}  # failed files still belong to their deployment
     assert files["cmyk.jpg"].mode == "CMYK" and files["cmyk.jpg"].usable
     assert files["grey.jpg"].mode == "L" and files["grey.jpg"].usable
     assert files["rotated.jpg"].orientation == 6 and files["rotated.jpg"].usable

@@ -85,8 +85,19 @@ def _place_in_time(files: list[MediaFile], table: list[dep.Deployment], source_n
     """Give each file its deployment and corrected capture time; returns every deployment seen or declared."""
     by_id = {d.id: d for d in table}
     now = datetime.now() + timedelta(days=1)
+
+    def deployment_for(record: MediaFile, camera_time: datetime | None) -> dep.Deployment:
+        found = dep.match_by_folder(table, record.path) or dep.match_by_camera(table, record.serial, camera_time)
+        if found is None:
+            folder_id = dep.folder_deployment_id(record.path, source_name)
+            found = by_id.get(folder_id)
+            if found is None:
+                found = by_id[folder_id] = dep.Deployment(DeploymentInfo(deployment_id=folder_id, source="folder"))
+        return found
+
     for record in files:
-        if record.failure is not None:
+        if record.failure is not None:  # unreadable, but where it came from is still known
+            record.deployment_id = deployment_for(record, None).id
             continue
         if record.camera_time:
             camera_time = datetime.fromisoformat(record.camera_time)
@@ -98,12 +109,7 @@ def _place_in_time(files: list[MediaFile], table: list[dep.Deployment], source_n
             record.flag("implausible_capture_time",
                         f"capture time {camera_time:%Y-%m-%d %H:%M} is implausible: camera clock not set? "
                         "correct it with clockOffset in deployments.csv")
-        deployment = dep.match_by_folder(table, record.path) or dep.match_by_camera(table, record.serial, camera_time)
-        if deployment is None:
-            folder_id = dep.folder_deployment_id(record.path, source_name)
-            deployment = by_id.get(folder_id)
-            if deployment is None:
-                deployment = by_id[folder_id] = dep.Deployment(DeploymentInfo(deployment_id=folder_id, source="folder"))
+        deployment = deployment_for(record, camera_time)
         record.deployment_id = deployment.id
         when = deployment.local_time(camera_time, record.utc_offset)
         record.timestamp = when.isoformat()
