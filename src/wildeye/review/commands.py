@@ -68,13 +68,22 @@ def review(ctx: click.Context, dataset: str | None, out: Path | None, port: int,
     launch_review(name, port=port, address=address, remote=remote, say=click.echo)
 
 
+def _run_folder_options(f):
+    """--out / --dataset / --json / -v / -q, shared by the commands that move labels between journal and dataset."""
+    for option in reversed([
+        click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+                     show_default=False, help=OUT_HELP),
+        click.option("--dataset", default=None, help="Dataset name.  [default: wildeye-<source folder name>]"),
+        click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout."),
+        verbosity_options,
+        click.pass_obj,
+    ]):
+        f = option(f)
+    return f
+
+
 @review.command("sync")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=False,
-              help=OUT_HELP)
-@click.option("--dataset", default=None, help="Dataset name.  [default: wildeye-<source folder name>]")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-@verbosity_options
-@click.pass_obj
+@_run_folder_options
 def sync(obj: dict, out: Path, dataset: str | None, as_json: bool) -> None:
     """Journal -> FiftyOne dataset: predictions, boxes, review queues. Never touches reviewers' fields."""
     from wildeye.review.dataset import sync_run
@@ -90,12 +99,7 @@ def sync(obj: dict, out: Path, dataset: str | None, as_json: bool) -> None:
 
 
 @review.command("pull")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=False,
-              help=OUT_HELP)
-@click.option("--dataset", default=None, help="Dataset name.  [default: wildeye-<source folder name>]")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-@verbosity_options
-@click.pass_obj
+@_run_folder_options
 def pull(obj: dict, out: Path, dataset: str | None, as_json: bool) -> None:
     """FiftyOne -> journal: reviewers' labels, boxes and verified/wrong tags become human labels, which win."""
     from wildeye.review.corrections import pull_corrections
