@@ -50,7 +50,7 @@ def load_models(config: RunConfig, device) -> LoadedModels:
                                         image_size=config.detector.image_size or det_model.image_size,
                                         conf_floor=config.detector.threshold)
     info = {"detector": {"name": det_model.name, "path": str(det_model.path), "filename": det_model.path.name,
-                         "md5": _md5(det_model.path), "megadetector_version": det_model.spec.version or "unknown",
+                         "md5": _model_md5(det_model), "megadetector_version": det_model.spec.version or "unknown",
                          "typical_detection_threshold": det_model.typical_threshold or 0.2,
                          "conservative_detection_threshold": det_model.conservative_threshold or 0.05,
                          "image_size": detector.image_size}}
@@ -60,7 +60,7 @@ def load_models(config: RunConfig, device) -> LoadedModels:
 
         cls_model = resolve_model(config.classifier.name, "classifier")
         classifier = load_classifier(cls_model.path, device=device, batch_size=classifier_batch_size(config, device))
-        info["classifier"] = {"name": cls_model.name, "path": str(cls_model.path), "md5": _md5(cls_model.path),
+        info["classifier"] = {"name": cls_model.name, "path": str(cls_model.path), "md5": _model_md5(cls_model),
                               "labels": len(classifier.labels), "input_size": classifier.input_size}
     return LoadedModels(detector, classifier, info)
 
@@ -212,6 +212,13 @@ def _fingerprint(config: RunConfig, info: dict) -> dict:
             "detector_floor": config.detector.threshold,
             "classifier_md5": info.get("classifier", {}).get("md5"), "top_k": config.classifier.top_k,
             "max_crops_per_image": config.classifier.max_crops_per_image}
+
+
+def _model_md5(model) -> str:
+    """The published md5 for a registry model from the cache (verified when pulled or imported), else hashed now."""
+    if model.source == "cache" and model.spec.md5:
+        return model.spec.md5
+    return _md5(model.path)
 
 
 def _md5(path: Path) -> str:
