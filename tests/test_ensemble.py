@@ -10,8 +10,6 @@ import pytest
 from wildeye.config import EnsembleConfig, RunConfig, load_run_config
 from wildeye.errors import ConfigError
 from wildeye.inference.ensemble import (
-    SPECIESNET_BLANK,
-    SPECIESNET_HUMAN,
     Ensemble,
     ImageResult,
     decide_detection,
@@ -21,6 +19,9 @@ from wildeye.inference.ensemble import (
     load_geofence,
 )
 from wildeye.inference.types import Detection
+from wildeye.labels import SN_BLANK as SPECIESNET_BLANK
+from wildeye.labels import Taxonomy
+from wildeye.labels import SN_HUMAN as SPECIESNET_HUMAN
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,36 +54,48 @@ def codes(item):
 # --- per detection: thresholds ---------------------------------------------------------------------------
 
 
-def test_detection_threshold_boundary_is_inclusive():
+def test_detection_threshold_decides_unclassified_boxes_only():
+    """Detector-only boxes (no classifications) count from the detection threshold up (inclusive); a classified
+    box is SpeciesNet's, whatever its conf: a distant snow leopard at 0.15 the classifier is sure of is kept."""
     assert decide(animal(0.2)).prediction.label == "animal"
-    below = decide(animal(0.1999, (SNOW_LEOPARD, 0.99)))
-    assert below.prediction is None and not below.counted
+    assert decide(animal(0.1999)).prediction is None
     raised = EnsembleConfig(detection_threshold=0.5)
     assert decide(animal(0.49), raised).prediction is None
+    faint = decide(animal(0.15, (SNOW_LEOPARD, 0.9)))
+    assert (faint.prediction.label, faint.prediction.source, faint.counted) == (SNOW_LEOPARD, "classifier", True)
+    faint_unsure = decide(animal(0.15, (SNOW_LEOPARD, 0.3), (RED_FOX, 0.3)))
+    assert (faint_unsure.prediction.label, faint_unsure.counted) == ("unknown", False)
 
 
 def test_human_and_vehicle_from_the_detector():
-    human = decide(Detection("person", 0.71, BOX))
+    human = decide(Detection("person", 0.71, BOX, [(LEOPARD, 0.9)]))  # SpeciesNet #1a: the detector wins
     assert (human.prediction.label, human.prediction.source, human.prediction.score) == ("human", "detector", 0.71)
-    weak = decide(Detection("person", 0.7, BOX))  # SpeciesNet: conf > 0.7, strictly
-    assert (weak.prediction.label, weak.prediction.source) == ("unknown", "detector")
+    assert human.speciesnet.label == SPECIESNET_HUMAN
+    weak = decide(Detection("person", 0.7, BOX, [(LEOPARD, 0.3), (RED_FOX, 0.2)]))  # conf > 0.7, strictly
+    assert (weak.prediction.label, weak.prediction.source) == ("unknown", "classifier")
     assert "unconfirmed" in codes(weak)
-    vehicle = decide(Detection("vehicle", 0.71, BOX))
+    vehicle = decide(Detection("vehicle", 0.71, BOX, [(LEOPARD, 0.3)]))
     assert (vehicle.prediction.label, vehicle.prediction.source) == ("vehicle", "detector")
-    assert decide(Detection("vehicle", 0.7, BOX)).prediction.label == "unknown"
+    assert decide(Detection("vehicle", 0.7, BOX, [(LEOPARD, 0.3)])).prediction.label == "unknown"
+    # Without a classifier (a detector-only run) boxes keep their detector category.
+    assert decide(Detection("person", 0.5, BOX)).prediction.label == "human"
     # MegaDetector's numeric category ids work too.
-    assert decide(Detection("2", 0.9, BOX)).prediction.label == "human"
+    assert decide(Detection("2", 0.9, BOX, [(LEOPARD, 0.3)])).prediction.label == "human"
 
 
 def test_weaker_person_and_vehicle_boxes_confirmed_by_the_classifier():
     human = decide(Detection("person", 0.5, BOX, [(SPECIESNET_HUMAN, 0.51)]))
     assert (human.prediction.label, human.prediction.source, human.prediction.score) == ("human", "classifier", 0.51)
+    # 0.5 is not > 0.5 (#1b); the human label then rolls up to the kingdom: not > 0.65 either -> unknown
     assert decide(Detection("person", 0.5, BOX, [(SPECIESNET_HUMAN, 0.5)])).prediction.label == "unknown"
     vehicle = decide(Detection("vehicle", 0.5, BOX, [("vehicle", 0.41)]))
     assert (vehicle.prediction.label, vehicle.prediction.source) == ("vehicle", "classifier")
     assert decide(Detection("vehicle", 0.5, BOX, [("vehicle", 0.4)])).prediction.label == "unknown"
     # SpeciesNet #2a: a vehicle box the classifier calls human is a human (a rider, a driver).
     assert decide(Detection("vehicle", 0.9, BOX, [("human", 0.6)])).prediction.label == "human"
+    # A person box the classifier is sure holds a bear is rolled up like any animal (#5a): SpeciesNet's answer.
+    bear = decide(Detection("person", 0.3, BOX, [(BROWN_BEAR, 0.7)]))
+    assert (bear.prediction.source, bear.rank) == ("classifier+rollup_to_genus", "genus")
 
 
 def test_species_threshold_boundary():
@@ -92,7 +105,7 @@ def test_species_threshold_boundary():
     # At exactly 0.8 it is not a species call; the single label still rolls up to its genus (0.8 > 0.65).
     at = decide(animal(0.9, (LEOPARD, 0.8)), cfg)
     assert (at.prediction.label, at.prediction.source, at.rank) == (
-        ";mammalia;carnivora;felidae;panthera;;panthera", "rollup", "genus")
+        ";mammalia;carnivora;felidae;panthera;;panthera", "classifier+rollup_to_genus", "genus")
     assert decide(animal(0.9, (LEOPARD, 0.7)), EnsembleConfig(species_threshold=0.69,
                                                               species_threshold_animal_box=None)).prediction.label == LEOPARD
 
@@ -101,18 +114,23 @@ def test_lower_species_bar_when_the_detector_also_says_animal():
     """SpeciesNet #4b: classifier > 0.65 is enough when the animal box conf > 0.2."""
     assert decide(animal(0.9, (LEOPARD, 0.66))).prediction.label == LEOPARD
     assert decide(animal(0.9, (LEOPARD, 0.65))).prediction.label == "animal"  # 0.65 fails both bars and rollup
-    assert decide(animal(0.2, (LEOPARD, 0.66))).prediction.source == "rollup"  # box conf must be > 0.2
-    assert decide(animal(0.9, (LEOPARD, 0.66)), EnsembleConfig(animal_box_threshold=0.95)).prediction.source == "rollup"
+    assert decide(animal(0.2, (LEOPARD, 0.66))).prediction.source == "classifier+rollup_to_genus"  # conf > 0.2
+    assert decide(animal(0.9, (LEOPARD, 0.66)),
+                  EnsembleConfig(animal_box_threshold=0.95)).prediction.source == "classifier+rollup_to_genus"
 
 
 def test_rollup_to_genus_and_its_boundary():
     genus = decide(animal(0.9, (SNOW_LEOPARD, 0.5), (LEOPARD, 0.2), (RED_FOX, 0.1)))
-    assert genus.prediction.source == "rollup" and genus.rank == "genus"
+    assert genus.prediction.source == "classifier+rollup_to_genus" and genus.rank == "genus"
     assert genus.prediction.label == ";mammalia;carnivora;felidae;panthera;;panthera"
     assert genus.prediction.score == pytest.approx(0.7)
     assert codes(genus)[0] == "rollup"
-    at = decide(animal(0.9, (SNOW_LEOPARD, 0.5), (LEOPARD, 0.15)))  # sums to exactly 0.65: not > 0.65
+    at = decide(animal(0.9, (SNOW_LEOPARD, 0.5), (LEOPARD, 0.15)))  # sums to 0.65 in floats: not > 0.65
     assert (at.prediction.label, at.prediction.source) == ("animal", "detector")
+    below = decide(animal(0.9, (SNOW_LEOPARD, 0.5), (LEOPARD, 0.14)))
+    assert (below.prediction.label, below.prediction.source) == ("animal", "detector")  # #5b: conf 0.9 > 0.5
+    unknown = decide(animal(0.5, (SNOW_LEOPARD, 0.5), (LEOPARD, 0.14)))
+    assert (unknown.prediction.label, unknown.prediction.score) == ("unknown", 0.5)  # #5b needs conf > 0.5
 
 
 def test_rollup_to_family_order_and_kingdom():
@@ -128,14 +146,14 @@ def test_rollup_to_family_order_and_kingdom():
     assert custom.rank == "family"
 
 
-def test_rollup_uses_the_models_own_labels_when_given_a_taxonomy():
-    ensemble = Ensemble(EnsembleConfig(), taxonomy=[SNOW_LEOPARD, LEOPARD, LYNX, FELIDAE, CARNIVORA])
-    # No genus-level label in the taxonomy: SpeciesNet skips that rank, and so do we.
+def test_rollup_climbs_the_models_taxonomy_file():
+    """SpeciesNet rolls up over its taxonomy_release.txt: a parent the classifier has no label for is reachable,
+    a rank the taxonomy lacks is skipped."""
+    ensemble = Ensemble(EnsembleConfig(), taxonomy=Taxonomy([SNOW_LEOPARD, LEOPARD, LYNX, FELIDAE, CARNIVORA]))
     rolled = ensemble.decide_detection(animal(0.9, (SNOW_LEOPARD, 0.5), (LEOPARD, 0.2)))
     assert (rolled.prediction.label, rolled.rank) == (FELIDAE, "family")
-    # A higher-taxon label the classifier itself emits is used as is.
-    direct = decide(animal(0.9, (SNOW_LEOPARD, 0.5), (PANTHERA, 0.2)))
-    assert direct.prediction.label == PANTHERA
+    with_genus = Ensemble(EnsembleConfig(), taxonomy=Taxonomy([SNOW_LEOPARD, LEOPARD, PANTHERA, FELIDAE]))
+    assert with_genus.decide_detection(animal(0.9, (SNOW_LEOPARD, 0.5), (LEOPARD, 0.2))).prediction.label == PANTHERA
 
 
 def test_blank_by_classifier():
@@ -144,14 +162,16 @@ def test_blank_by_classifier():
     assert not false_box.counted
     image = decide_image([animal(0.6, (SPECIESNET_BLANK, 0.995))], EnsembleConfig())
     assert (image.prediction.label, image.prediction.source, image.prediction.score) == ("blank", "classifier", 0.995)
-    at = decide(animal(0.6, (SPECIESNET_BLANK, 0.99)))  # needs > 0.99
+    at = decide(animal(0.6, (SPECIESNET_BLANK, 0.99)))  # needs > 0.99 (#3b)
     assert (at.prediction.label, at.prediction.source) == ("animal", "detector")
+    weak = decide(animal(0.15, (SPECIESNET_BLANK, 0.51)))  # #3a: a weak box and blank > 0.5
+    assert (weak.prediction.label, weak.prediction.source) == ("blank", "classifier")
 
 
 def test_blank_when_no_detection_passes():
     empty = decide_image([], EnsembleConfig())
     assert (empty.prediction.label, empty.prediction.score, empty.prediction.source) == ("blank", 1.0, "detector")
-    faint = decide_image([animal(0.15, (SNOW_LEOPARD, 0.9))], EnsembleConfig())
+    faint = decide_image([animal(0.15)], EnsembleConfig())
     assert (faint.prediction.label, faint.prediction.score) == ("blank", 0.85)
     assert faint.detections[0].prediction is None
 
@@ -160,8 +180,9 @@ def test_plain_labels_from_wildeye_models():
     sure = decide(animal(0.9, ("snow leopard", 0.9), ("other", 0.1)))
     assert (sure.prediction.label, sure.prediction.source) == ("snow leopard", "classifier")
     assert "flagship" in codes(sure)
-    unsure = decide(animal(0.9, ("snow leopard", 0.4), ("other", 0.3)))  # no taxonomy: only the kingdom
-    assert (unsure.prediction.label, unsure.prediction.source, unsure.rank) == ("animal", "rollup", "kingdom")
+    unsure = decide(animal(0.9, ("snow leopard", 0.4), ("other", 0.3)))  # no taxonomy: nothing to roll up to
+    assert (unsure.prediction.label, unsure.prediction.source, unsure.rank) == ("animal", "detector", "kingdom")
+    assert decide(animal(0.9, ("blank", 0.995))).prediction.label == "blank"  # plain special labels work too
 
 
 # --- per image -------------------------------------------------------------------------------------------
@@ -186,9 +207,10 @@ def test_image_with_people_and_animals():
     assert (image.prediction.label, image.prediction.source) == ("human", "detector")
     assert "also animal" in image.notes
     assert image.detections[1].prediction.label == BROWN_BEAR
-    # An unconfirmed person box does not outrank an animal.
-    image = decide_image([Detection("person", 0.69, BOX), animal(0.5)], EnsembleConfig())
-    assert image.prediction.label == "animal"
+    # An unconfirmed person box ("unknown": neither model is sure) does not outrank an animal.
+    image = decide_image([Detection("person", 0.69, BOX, [(LEOPARD, 0.3), (RED_FOX, 0.2)]), animal(0.6)],
+                         EnsembleConfig())
+    assert image.detections[0].prediction.label == "unknown" and image.prediction.label == "animal"
 
 
 def test_flagship_anywhere_in_the_image_flags_it():
@@ -224,7 +246,7 @@ def test_geofence_block_rolls_up_from_family(geofence_json):
     assert (kept.prediction.label, kept.prediction.source) == (LION, "classifier")
     fenced = decide(lion, cfg, country="CHN")
     assert (fenced.prediction.source, fenced.rank, display_name(fenced.prediction.label)) == (
-        "geofence", "family", "felidae")  # SpeciesNet's geofence rollup starts at family
+        "classifier+geofence+rollup_to_family", "family", "felidae")  # SpeciesNet's geofence rollup starts at family
     assert fenced.prediction.score == pytest.approx(0.95)
     assert "geofence_changed" in codes(fenced)
     assert "not allowed in CHN" in fenced.reasons[0].text
@@ -237,7 +259,7 @@ def test_geofence_block_rolls_up_from_family(geofence_json):
         .prediction.label == LION
     # A block rule for a whole country; a geofence rollup to genus when configured.
     bear = decide(animal(0.9, (BROWN_BEAR, 0.9)), cfg, country="AUS")
-    assert bear.prediction.source == "geofence" and bear.rank == "family"
+    assert bear.prediction.source == "classifier+geofence+rollup_to_family" and bear.rank == "family"
     genus_first = EnsembleConfig(geofence_file=str(geofence_json), geofence_rollup_levels=["genus", "family"])
     assert decide(lion, genus_first, country="CHN").rank == "genus"
 
@@ -259,7 +281,8 @@ def test_geofence_csv_format(tmp_path):
     assert geofence["mammalia;carnivora;felidae;panthera;leo"] == {"allow": {"KEN": []}}
     assert geofence["mammalia;carnivora;ursidae;ursus;arctos"] == {"block": {"USA": ["NJ", "NY"]}}
     cfg = EnsembleConfig(geofence_file=str(path))
-    assert decide(animal(0.9, (BROWN_BEAR, 0.9)), cfg, country="USA", admin1_region="NY").prediction.source == "geofence"
+    assert decide(animal(0.9, (BROWN_BEAR, 0.9)), cfg, country="USA", admin1_region="NY").prediction.source == \
+        "classifier+geofence+rollup_to_family"
     assert decide(animal(0.9, (BROWN_BEAR, 0.9)), cfg, country="USA", admin1_region="CA").prediction.source == \
         "classifier"
 
@@ -279,13 +302,13 @@ def test_project_allow_list():
     assert decide(animal(0.9, (BROWN_BEAR, 0.9)), cfg).prediction.label == BROWN_BEAR  # family entry
     # A leopard is not plausible here: it rolls up to the cat family, which holds an allowed species.
     leopard = decide(animal(0.9, (LEOPARD, 0.85), (SNOW_LEOPARD, 0.1)), cfg)
-    assert (leopard.prediction.source, display_name(leopard.prediction.label)) == ("geofence", "felidae")
+    assert (leopard.prediction.source, display_name(leopard.prediction.label)) == ("classifier+allowed_taxa+rollup_to_family", "felidae")
     assert "allowed_taxa" in leopard.reasons[0].text
     # Nothing of the lineage allowed: all the way to "animal".
     fox = decide(animal(0.9, (RED_FOX, 0.9)), cfg)
-    assert (fox.prediction.label, fox.prediction.source, fox.rank) == ("animal", "geofence", "kingdom")
+    assert (fox.prediction.label, fox.prediction.source, fox.rank) == ("animal", "classifier+allowed_taxa+rollup_to_kingdom", "kingdom")
     plain = decide(animal(0.8, ("tiger", 0.95)), cfg)
-    assert (plain.prediction.label, plain.prediction.source) == ("animal", "geofence")
+    assert (plain.prediction.label, plain.prediction.source) == ("animal", "classifier+allowed_taxa")
 
 
 # --- review ----------------------------------------------------------------------------------------------
@@ -338,7 +361,7 @@ def test_clear_snow_leopard_in_frame_2_labels_frames_1_to_5():
         assert decision.prediction.score == 0.93
         assert decision.detections[0].previous is not None
         assert "rollup" not in decision.prediction.review_reasons
-    assert results["IMG_0003.JPG"].detections[0].previous.source == "rollup"
+    assert results["IMG_0003.JPG"].detections[0].previous.source == "classifier+rollup_to_family"
     assert results["IMG_0001.JPG"].notes[-1] == (
         "sequence: snow leopard from IMG_0002.JPG of burst CAM1#00001 replaced animal 0.40 (detector)")
 
@@ -409,7 +432,8 @@ def test_sequences_are_separate_and_frames_without_sequence_stand_alone():
 def test_defaults_and_the_shipped_run_yaml_agree():
     default = load_run_config()
     assert default == RunConfig()
-    assert default.ensemble.detection_threshold == 0.2 and default.ensemble.species_threshold == 0.8
+    assert default.ensemble.detection_threshold is None and default.ensemble.species_threshold == 0.8
+    assert default.ensemble.classification_threshold == 0.1 and default.ensemble.geofence
     assert default.ensemble.flagship_species == ["snow leopard"]
     shipped = REPO / "configs" / "run.yaml"
     assert load_run_config(shipped) == default
@@ -491,7 +515,7 @@ def test_geofence_file_is_relative_to_the_config(tmp_path):
     config = load_run_config(path)
     assert Path(config.ensemble.geofence_file) == tmp_path / "fences" / "geofence.json"
     lion = animal(0.9, (LION, 0.9))
-    assert decide(lion, config.ensemble, country="CHN").prediction.source == "geofence"
+    assert decide(lion, config.ensemble, country="CHN").prediction.source == "classifier+geofence+rollup_to_family"
 
 
 def test_calibrated_class_threshold_replaces_the_global_bar():

@@ -51,9 +51,13 @@ def _check_levels(levels: list[str]) -> list[str]:
 class EnsembleConfig(_Strict):
     """How detector boxes and classifier scores become a label per detection, image and sequence."""
 
-    # --- detections -----------------------------------------------------------------------------------
-    detection_threshold: float = Field(0.2, ge=0.0, le=1.0, description=(
-        "boxes with conf below this take no part in any decision (MegaDetector's usual 0.2)"))
+    # --- detections ---------------------------------------------------------------------------------
+    detection_threshold: Optional[float] = Field(None, ge=0.0, le=1.0, description=(
+        "boxes below this take no part in image decisions, events or review unless the classifier named what "
+        "they hold; null: the detector's published typical threshold (0.2 for MDv5, 0.3 for MDv1000-redwood)"))
+    classification_threshold: float = Field(0.1, ge=0.0, le=1.0, description=(
+        "boxes at or above this, of any category, are classified (SpeciesNet's "
+        "DEFAULT_DETECTION_THRESHOLD_FOR_CLASSIFICATION)"))
     human_threshold: float = Field(0.7, ge=0.0, le=1.0, description=(
         "a person box with conf above this is 'human', whatever the classifier says (SpeciesNet #1a)"))
     vehicle_threshold: float = Field(0.7, ge=0.0, le=1.0, description=(
@@ -64,13 +68,18 @@ class EnsembleConfig(_Strict):
         "a weaker vehicle box is 'vehicle' when the classifier's top label is vehicle above this (#2c)"))
     blank_threshold: float = Field(0.99, ge=0.0, le=1.0, description=(
         "a box whose top classification is blank above this is a false box (SpeciesNet #3b)"))
+    blank_threshold_weak_box: float = Field(0.5, ge=0.0, le=1.0, description=(
+        "... or above this when the box's conf is below animal_box_threshold (SpeciesNet #3a)"))
     # --- species and rollup ---------------------------------------------------------------------------
     species_threshold: float = Field(0.8, ge=0.0, le=1.0, description=(
         "top classification score that names a species on its own (SpeciesNet #4a)"))
     species_threshold_animal_box: Optional[float] = Field(0.65, ge=0.0, le=1.0, description=(
         "lower bar when the detector also calls the box an animal above animal_box_threshold (#4b); null: off"))
     animal_box_threshold: float = Field(0.2, ge=0.0, le=1.0, description=(
-        "animal-box conf above which species_threshold_animal_box applies"))
+        "SpeciesNet's 'mid-confidence' box: above it species_threshold_animal_box applies (#4b) and weaker "
+        "person/vehicle boxes can be confirmed by the classifier (#1b, #2a, #2c); below it #3a applies"))
+    animal_detector_threshold: float = Field(0.5, ge=0.0, le=1.0, description=(
+        "an animal box the classifier could not name is 'animal' when its conf is above this, else 'unknown' (#5b)"))
     class_thresholds: dict[str, float] = Field(default_factory=dict, description=(
         "per-label classifier score needed to accept that label, replacing species_threshold for it; a calibrated "
         "wildeye model package brings its own (these override them). Below it the box rolls up and needs review"))
@@ -80,10 +89,14 @@ class EnsembleConfig(_Strict):
         default_factory=lambda: ["genus", "family", "order", "class", "kingdom"],
         description="ranks tried, lowest first; the first whose summed score passes wins")
     # --- geofence -------------------------------------------------------------------------------------
-    geofence: bool = Field(True, description="apply the geofence map and allowed_taxa")
+    geofence: bool = Field(True, description="apply the geofence map (SpeciesNet's default; --no-geofence: off)")
     geofence_file: Optional[str] = Field(None, description=(
         "SpeciesNet geofence map (.json: taxon -> allow/block -> country -> admin1 regions, "
-        "or .csv: species,rule,country_code,admin1_region_code); relative to this config file"))
+        "or .csv: species,rule,country_code,admin1_region_code); relative to this config file; "
+        "null: the one the classifier ships (SpeciesNet's info.json 'geofence'), if any"))
+    taxonomy_file: Optional[str] = Field(None, description=(
+        "SpeciesNet taxonomy_release.txt the rollup climbs (parents that are not classifier labels too); "
+        "null: the one the classifier ships, else its labels"))
     geofence_rollup_levels: list[RollupLevel] = Field(
         default_factory=lambda: ["family", "order", "class", "kingdom"],
         description="where a geofenced species rolls up to; SpeciesNet starts at family")
@@ -179,15 +192,18 @@ def load_run_config(path: str | Path | None = None, overrides: dict[str, Any] | 
         config = RunConfig.model_validate(data)
     except ValidationError as exc:
         raise validation_config_error(exc, source, root, RunConfig, set(overrides or ())) from None
-    if path is not None and config.ensemble.geofence_file:
-        geofence = Path(config.ensemble.geofence_file).expanduser()
-        if not geofence.is_absolute():
-            geofence = path.parent / geofence
-        if not geofence.is_file():
-            line = _line_of(root, ("ensemble", "geofence_file"))
-            raise ConfigError(f"{_where(source, line)}: ensemble.geofence_file: no such file {str(geofence)!r}",
+    for key in ("geofence_file", "taxonomy_file"):
+        value = getattr(config.ensemble, key)
+        if path is None or not value:
+            continue
+        resolved = Path(value).expanduser()
+        if not resolved.is_absolute():
+            resolved = path.parent / resolved
+        if not resolved.is_file():
+            line = _line_of(root, ("ensemble", key))
+            raise ConfigError(f"{_where(source, line)}: ensemble.{key}: no such file {str(resolved)!r}",
                               "give a path relative to the config file, or null")
-        config.ensemble.geofence_file = str(geofence)
+        setattr(config.ensemble, key, str(resolved))
     return config
 
 

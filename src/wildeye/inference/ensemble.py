@@ -1,35 +1,48 @@
-"""The ensemble: detector boxes + classifier top-k -> a label per detection, per image and per sequence.
+"""The ensemble: detector boxes + classifier top-5 -> a label per detection, per image and per sequence.
 
-Per detection it follows SpeciesNet's ensemble (speciesnet/ensemble_prediction_combiner.py,
-combine_predictions_for_single_item) with SpeciesNet's thresholds, taxonomic rollup and geofencing
-(speciesnet/geofence_utils.py), but per box rather than per image, since wildeye classifies every animal
-crop. On top it adds what SpeciesNet leaves to its users: the image decision over several boxes, the
-burst (a clear frame labels its weak neighbours), a project allow-list, and a review queue with reasons.
+Per detection it is SpeciesNet's ensemble exactly (`speciesnet_rules.combine`, speciesnet 5.0.6's
+combine_predictions with its geofence and rollup over the model's taxonomy file): every box SpeciesNet would
+classify (conf >= 0.1, any category) gets SpeciesNet's (label, score, source), kept as `DetectionDecision.speciesnet`.
+On top, and each can be turned off to get SpeciesNet's answer exactly:
 
-Labels are SpeciesNet's 7-field strings ``uuid;class;order;family;genus;species;common name`` or plain
-class names from wildeye-trained models; rollup needs the 7-field form. The special outcomes are plain:
-"blank", "human", "vehicle", "animal" (the kingdom) and "unknown".
+- calibrated per-class thresholds from a trained package (`class_thresholds`);
+- a project allow-list (`allowed_taxa`), which rolls a label up until a listed taxon holds it;
+- the image decision (SpeciesNet 5 decides boxes only), the burst (a clear frame labels its weak neighbours),
+  and a review queue with reasons.
+
+Labels are SpeciesNet's 7-field strings or plain names (wildeye packages); decisions write the special outcomes
+as plain words ("blank", "human", "vehicle", "animal", "unknown"), see `wildeye.labels`.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from wildeye.config import EnsembleConfig
-from wildeye.errors import ConfigError
+from wildeye.inference import speciesnet_rules as rules
+from wildeye.inference.geofence import admin1_code, geofence_key, load_geofence, normalize_geofence
 from wildeye.inference.types import Detection, Prediction
+from wildeye.labels import (
+    ANIMAL,
+    BLANK,
+    HUMAN,
+    SPECIAL,
+    SPECIESNET_LABELS,
+    TAXON,
+    UNKNOWN,
+    VEHICLE,
+    Taxonomy,
+    detection_category,
+    display_name,
+    matches,
+    parse,
+)
 
-BLANK, HUMAN, VEHICLE, ANIMAL, UNKNOWN = "blank", "human", "vehicle", "animal", "unknown"
-SPECIAL_LABELS = frozenset({BLANK, HUMAN, VEHICLE, ANIMAL, UNKNOWN})
-
-# Prediction.source values.
-SOURCES = ("detector", "classifier", "rollup", "geofence", "sequence")
+__all__ = ["Ensemble", "DetectionDecision", "ImageDecision", "ImageResult", "ReviewReason", "display_name",
+           "load_geofence", "decide_detection", "decide_image", "decide_sequences", "as_ensemble"]
 
 # Review reason codes (EnsembleConfig.review_on picks which of them flag an item).
 LOW_CONFIDENCE = "low_confidence"
@@ -39,21 +52,9 @@ GEOFENCE_CHANGED = "geofence_changed"
 ROLLUP = "rollup"
 UNCONFIRMED = "unconfirmed"
 
-# SpeciesNet's special labels (speciesnet/constants.py, Classification).
-SPECIESNET_BLANK = "f1856211-cfb7-4a5b-9158-c0f72fd09ee6;;;;;;blank"
-SPECIESNET_ANIMAL = "1f689929-883d-4dae-958c-3d57ab5b6c16;;;;;;animal"
-SPECIESNET_HUMAN = "990ae9dd-7a59-4344-afcb-1b7b21368000;mammalia;primates;hominidae;homo;sapiens;human"
-SPECIESNET_VEHICLE = "e2895ed5-780b-48f6-8a11-9e27cb594511;;;;;;vehicle"
-SPECIESNET_UNKNOWN = ("f2efdae9-efb8-48fb-8a91-eccf79ab4ffb;no cv result;no cv result;no cv result;"
-                      "no cv result;no cv result;no cv result")
-
-_RANKS = ("kingdom", "class", "order", "family", "genus", "species")  # index = depth in the 5 taxa fields
-_KINGDOM_KEY = ""  # the taxa key of the kingdom ("animal")
-_HUMAN_TAXA = ("mammalia", "primates", "hominidae", "homo", "sapiens")
-_PLAIN_SPECIAL = {"blank": BLANK, "empty": BLANK, "human": HUMAN, "person": HUMAN, "vehicle": VEHICLE,
-                  "animal": ANIMAL, "unknown": UNKNOWN, "no cv result": UNKNOWN}
-_CATEGORIES = {"animal": "animal", "1": "animal", "person": "person", "human": "person", "2": "person",
-               "vehicle": "vehicle", "3": "vehicle"}
+SEQUENCE = "sequence"  # Prediction.source of a label a burst gave a box or frame
+CALIBRATED = "classifier+calibrated"  # a label accepted by its calibrated threshold
+_CATEGORY_KIND = {"animal": ANIMAL, "person": HUMAN, "vehicle": VEHICLE}
 
 
 # --- results -------------------------------------------------------------------------------------------
@@ -67,18 +68,16 @@ class ReviewReason:
 
 @dataclass
 class DetectionDecision:
-    """One box's decision. prediction is None when the box is below the detection threshold."""
+    """One box's decision. prediction is None for a box that takes no part (not classified, and below the
+    detection threshold). speciesnet: SpeciesNet's own (label, score, source) for a classified box."""
 
     detection: Detection
     prediction: Prediction | None
     rank: str | None = None  # taxonomic rank of a taxon label: species, genus, ..., kingdom
     reasons: list[ReviewReason] = field(default_factory=list)
     previous: Prediction | None = None  # what the box said before sequence smoothing relabelled it
-
-    @property
-    def counted(self) -> bool:
-        """Takes part in the image decision: above threshold and not a box the classifier called blank."""
-        return self.prediction is not None and self.prediction.label != BLANK
+    speciesnet: Prediction | None = None
+    counted: bool = False  # takes part in the image decision (see Ensemble._counts)
 
 
 @dataclass
@@ -117,235 +116,20 @@ class ImageResult:
     admin1_region: str | None = None  # ISO 3166-2 subdivision code ("XZ" or "CN-XZ")
 
 
-# --- labels --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Label:
-    raw: str
-    taxa: tuple[str, ...]  # the 5 lowercased fields class..species; () for a plain label
-    common: str  # lowercased common name (or the plain label)
-    kind: str  # taxon | blank | human | vehicle | animal | unknown
-
-    @property
-    def key(self) -> str:
-        """SpeciesNet's 'full class string' (class;order;family;genus;species), the geofence map's key."""
-        if self.kind == ANIMAL:
-            return _KINGDOM_KEY
-        return ";".join(self.taxa) if self.taxa else self.common
-
-    @property
-    def depth(self) -> int | None:
-        if self.kind == ANIMAL:
-            return 0
-        if not self.taxa:
-            return None
-        return max((i + 1 for i, part in enumerate(self.taxa) if part), default=0)
-
-    @property
-    def rank(self) -> str | None:
-        depth = self.depth
-        return _RANKS[depth] if depth is not None and (self.kind in ("taxon", ANIMAL)) else None
-
-    @property
-    def names(self) -> set[str]:
-        """What a person might call it: common name, 'genus species', the latin name at its rank."""
-        names = {self.common, self.common.replace("_", " "), self.raw.strip().lower()}
-        if self.taxa:
-            names.add(";".join(self.taxa))
-            if self.taxa[3] and self.taxa[4]:
-                names.add(f"{self.taxa[3]} {self.taxa[4]}")
-            depth = self.depth
-            if depth and depth < 5:
-                names.add(self.taxa[depth - 1])
-        names.discard("")
-        return names
-
-    def ancestor_key(self, level: str) -> str | None:
-        """speciesnet.taxonomy_utils.get_ancestor_at_level, on keys; None where the label has no such rank."""
-        if self.kind in (BLANK, VEHICLE, UNKNOWN):
-            return None
-        if level == "kingdom":
-            if self.kind == ANIMAL or (self.taxa and self.taxa[0]) or (not self.taxa and self.kind == "taxon"):
-                return _KINGDOM_KEY
-            return None
-        if not self.taxa:
-            return None
-        depth = _RANKS.index(level)
-        if not self.taxa[depth - 1]:
-            return None
-        return ";".join(self.taxa[:depth] + ("",) * (5 - depth))
-
-    def is_ancestor_of(self, other: "_Label") -> bool:
-        """Strictly higher in the same lineage ('animal' is above every taxon)."""
-        if self.kind == ANIMAL:
-            return other.kind in ("taxon", HUMAN) and other.key != _KINGDOM_KEY
-        if not self.taxa or not other.taxa or self.depth is None or other.depth is None:
-            return False
-        return self.depth < other.depth and self.taxa[: self.depth] == other.taxa[: self.depth]
-
-    def related(self, other: "_Label") -> bool:
-        return self.key == other.key or self.is_ancestor_of(other) or other.is_ancestor_of(self)
-
-
-@functools.lru_cache(maxsize=65536)
-def _parse(label: str) -> _Label:
-    parts = label.split(";")
-    if len(parts) == 7:
-        uuid = parts[0].strip().lower()
-        taxa = tuple(part.strip().lower() for part in parts[1:6])
-        common = parts[6].strip().lower()
-        if uuid == SPECIESNET_UNKNOWN.split(";")[0] or all(part == "no cv result" for part in taxa):
-            kind = UNKNOWN
-        elif taxa == _HUMAN_TAXA or (not any(taxa) and common in ("human", "person")):
-            kind = HUMAN
-        elif not any(taxa) and common in _PLAIN_SPECIAL:
-            kind = _PLAIN_SPECIAL[common]
-        else:
-            kind = "taxon"
-        return _Label(label, taxa, common, kind)
-    common = " ".join(label.split()).lower()
-    return _Label(label, (), common, _PLAIN_SPECIAL.get(common, "taxon"))
-
-
-def display_name(label: str) -> str:
-    """A label as a person reads it: the common name, else the latin name at its rank, else the label."""
-    parsed = _parse(label)
-    if parsed.kind != "taxon":
-        return parsed.kind
-    if parsed.taxa:
-        if parsed.common:
-            return parsed.common
-        depth = parsed.depth
-        return parsed.taxa[depth - 1] if depth else label
-    return label
-
-
-def _synthesized_label(key: str) -> str:
-    """A 7-field label for a taxon the classifier has no label for (no taxonomy file given)."""
-    taxa = key.split(";")
-    latin = next((part for part in reversed(taxa) if part), "")
-    return ";" + key + ";" + latin
-
-
-# --- geofence map --------------------------------------------------------------------------------------
-
-
-def load_geofence(path: str | Path) -> dict[str, dict[str, dict[str, list[str]]]]:
-    """Read a SpeciesNet geofence map; raises ConfigError naming the file and the bad entry.
-
-    .json is SpeciesNet's release format: {"class;order;family;genus;species": {"allow": {"KEN": [],
-    "USA": ["AK", "CA"]}, "block": {...}}}; an empty region list means the whole country.
-    .csv is the format of SpeciesNet's data/geofence_fixes.csv: species,rule,country_code,admin1_region_code.
-    Keys may also be full 7-field labels or plain class names (wildeye-trained models).
-    """
-    return _load_geofence_cached(str(Path(path).expanduser().resolve()), *_stat(path))
-
-
-def _stat(path: str | Path) -> tuple[int, int]:
-    try:
-        stat = Path(path).expanduser().stat()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read geofence map: {exc.strerror or exc}",
-                          "set ensemble.geofence_file to a SpeciesNet geofence .json or .csv") from None
-    return stat.st_mtime_ns, stat.st_size
-
-
-@functools.lru_cache(maxsize=8)
-def _load_geofence_cached(path: str, mtime_ns: int, size: int) -> dict:
-    del mtime_ns, size  # cache keys: a changed file is read again
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read geofence map: {getattr(exc, 'strerror', None) or exc}") from None
-    if path.lower().endswith(".csv"):
-        return _geofence_from_csv(path, text)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: geofence map is not valid JSON: {exc.msg}") from None
-    return normalize_geofence(raw, path)
-
-
-def normalize_geofence(raw: Mapping, source: str = "geofence map") -> dict:
-    """Check and normalize an in-memory geofence map (keys lowercased, countries and regions uppercased)."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source}: the top level must map taxa to rules", "use SpeciesNet's geofence JSON format")
-    result: dict = {}
-    for label, rules in raw.items():
-        key = _geofence_key(str(label))
-        if not isinstance(rules, Mapping) or set(rules) - {"allow", "block"}:
-            raise ConfigError(f"{source}: {label!r}: rules must be {{'allow': ..., 'block': ...}}",
-                              "map each rule to {country: [admin1 regions]}")
-        entry = result.setdefault(key, {})
-        for rule, countries in rules.items():
-            if not isinstance(countries, Mapping):
-                raise ConfigError(f"{source}: {label!r}.{rule}: expected {{country: [admin1 regions]}}",
-                                  "use [] for the whole country")
-            target = entry.setdefault(rule, {})
-            for country, regions in countries.items():
-                if regions is None:
-                    regions = []
-                if not isinstance(regions, list):
-                    raise ConfigError(f"{source}: {label!r}.{rule}.{country}: expected a list of admin1 regions",
-                                      "use [] for the whole country")
-                target[str(country).strip().upper()] = sorted({_admin1(str(r)) for r in regions})
-    return result
-
-
-def _geofence_from_csv(path: str, text: str) -> dict:
-    rows = list(csv.DictReader(text.splitlines()))
-    needed = {"species", "rule", "country_code"}
-    if not rows or needed - set(rows[0]):
-        raise ConfigError(f"{path}: geofence CSV needs columns species, rule, country_code[, admin1_region_code]")
-    countries: dict = defaultdict(lambda: defaultdict(dict))  # key -> rule -> country -> set | None (whole)
-    for number, row in enumerate(rows, start=2):
-        rule = (row.get("rule") or "").strip().lower()
-        if rule not in ("allow", "block"):
-            raise ConfigError(f"{path}:{number}: rule {row.get('rule')!r} is not allow or block")
-        key = _geofence_key(row["species"] or "")
-        country = (row["country_code"] or "").strip().upper()
-        region = (row.get("admin1_region_code") or "").strip()
-        current = countries[key][rule].get(country, set())
-        if current is None or not region:
-            countries[key][rule][country] = None
-        else:
-            countries[key][rule][country] = current | {_admin1(region)}
-    return {key: {rule: {c: sorted(r or ()) for c, r in by_country.items()} for rule, by_country in rules.items()}
-            for key, rules in countries.items()}
-
-
-def _geofence_key(label: str) -> str:
-    label = label.strip()
-    parts = label.split(";")
-    if len(parts) == 7:
-        return ";".join(part.strip().lower() for part in parts[1:6])
-    if len(parts) == 5:
-        return ";".join(part.strip().lower() for part in parts)
-    return " ".join(label.split()).lower()
-
-
-def _admin1(region: str | None) -> str | None:
-    """'CN-XZ' and 'XZ' both -> 'XZ' (SpeciesNet's maps use the subdivision part, e.g. USA: ['CA'])."""
-    if not region:
-        return None
-    region = region.strip().upper()
-    return region.split("-", 1)[1] if "-" in region else region
-
-
 # --- the ensemble --------------------------------------------------------------------------------------
 
 
 class Ensemble:
-    """An EnsembleConfig with what it refers to loaded: the geofence map and, optionally, the taxonomy.
+    """An EnsembleConfig with what it refers to loaded: the geofence map and the taxonomy.
 
-    taxonomy: the classifier's label list (SpeciesNet's labels file). With it, rollup only ever returns
-    labels the model has, exactly as SpeciesNet; without it, a missing ancestor gets a synthesized label
-    ';mammalia;carnivora;felidae;;;felidae'.
+    taxonomy: SpeciesNet's taxonomy_release.txt (labels.Taxonomy) for rollups, as SpeciesNet uses it. Given as a
+    label list (a model that ships no taxonomy file), or not at all, the taxonomy is the labels plus every ancestor
+    their taxa imply (`Taxonomy.implied_by`), so rollups still work; SpeciesNet itself always has the file.
+    geofence: a geofence map (else `cfg.geofence_file`, read once and cached).
     """
 
     def __init__(self, cfg: EnsembleConfig | None = None, *, geofence: Mapping | None = None,
-                 taxonomy: Iterable[str] | None = None):
+                 taxonomy: Taxonomy | Iterable[str] | None = None, classified: bool = True):
         self.cfg = cfg or EnsembleConfig()
         if geofence is not None:
             self.geofence = normalize_geofence(geofence)
@@ -353,195 +137,151 @@ class Ensemble:
             self.geofence = load_geofence(self.cfg.geofence_file)
         else:
             self.geofence = {}
-        self.taxonomy: dict[str, str] | None = None
-        if taxonomy is not None:
-            self.taxonomy = {}
-            for label in taxonomy:
-                label = label.strip()
-                if label and _parse(label).kind in ("taxon", HUMAN):
-                    self.taxonomy.setdefault(_parse(label).key, label)
-        self._flagship = set(self.cfg.flagship_species)
-        self._allowed = [_geofence_key(name) for name in self.cfg.allowed_taxa]
-        self._taxonomy_names: dict[str, set[str]] = defaultdict(set)
-        for label in (self.taxonomy or {}).values():
-            for name in _parse(label).names:
-                self._taxonomy_names[name].add(_parse(label).key)
+        if taxonomy is not None and not isinstance(taxonomy, Taxonomy):
+            taxonomy = Taxonomy.implied_by(taxonomy)
+        self.taxonomy: Taxonomy | None = taxonomy
+        self.thresholds = _thresholds(self.cfg)
+        self._allowed = [geofence_key(name) for name in self.cfg.allowed_taxa]
+
+    @property
+    def detection_threshold(self) -> float:
+        return self.cfg.detection_threshold if self.cfg.detection_threshold is not None else 0.2
 
     # --- per detection ---------------------------------------------------------------------------------
 
     def decide_detection(self, det: Detection, country: str | None = None,
                          admin1_region: str | None = None) -> DetectionDecision:
         cfg = self.cfg
-        category = _CATEGORIES.get(str(det.category).strip().lower())
-        if category is None:
-            raise ValueError(f"unknown detection category {det.category!r}: expected animal, person or vehicle")
-        if det.conf < cfg.detection_threshold:
-            return DetectionDecision(det, None)
+        category = detection_category(det.category)
         country = country.strip().upper() if country else None
-        admin1 = _admin1(admin1_region)
+        admin1 = admin1_code(admin1_region)
         cls = sorted(((str(label), float(score)) for label, score in det.classifications), key=lambda c: -c[1])
-        top = _parse(cls[0][0]) if cls else None
-        top_score = cls[0][1] if cls else 0.0
+        cls = cls[:rules.ENSEMBLE_TOP_K]
         reasons: list[ReviewReason] = []
+        if not cls:  # not classified: a detector-only run, or a box SpeciesNet would not classify
+            if det.conf < self.detection_threshold:
+                return DetectionDecision(det, None)
+            return self._done(det, _CATEGORY_KIND[category], det.conf, "detector", None, reasons, cls)
+        classes = [self._speciesnet_label(label) for label, _ in cls]
+        scores = [score for _, score in cls]
+        geofence_on = cfg.geofence
+        taxonomy = self.taxonomy or Taxonomy.implied_by(classes)
+        label, score, source = rules.combine(category, det.conf, classes, scores, country=country,
+                                             admin1_region=admin1, taxonomy=taxonomy, geofence=self.geofence,
+                                             geofence_enabled=geofence_on, t=self.thresholds)
+        speciesnet = Prediction(label, score, source)
+        top, top_score = classes[0], scores[0]
+        if "geofence" in source:
+            reasons.append(ReviewReason(GEOFENCE_CHANGED, f"{display_name(top)} ({top_score:.2f}) is not allowed "
+                                        f"in {_place(country, admin1)} by the geofence map; "
+                                        f"{display_name(label)} instead"))
+        # wildeye: a threshold calibrated for the top label to a target precision replaces SpeciesNet's bars.
+        calibrated = cfg.class_thresholds.get(cls[0][0])
+        if calibrated is not None and parse(top).kind == TAXON:
+            if top_score >= calibrated and label != top and "geofence" not in source:
+                label, score, source = rules.geofence_classification(
+                    classes, scores, country=country, admin1_region=admin1, taxonomy=taxonomy,
+                    geofence=self.geofence, geofence_enabled=geofence_on,
+                    levels=self.thresholds.geofence_rollup_levels)
+                source = CALIBRATED if source == "classifier" else source
+            elif top_score < calibrated and label == top:
+                reasons.append(ReviewReason(LOW_CONFIDENCE, f"{display_name(top)} {top_score:.2f} is below its "
+                                            f"calibrated threshold {calibrated:.2f}"))
+                label, score, source = self._below_bar(category, det.conf, classes, scores, country, admin1,
+                                                       taxonomy)
+        # wildeye: the project's allow-list, on top of the geofence.
+        if self._allowed and parse(label).kind == TAXON and not self._project_allows(label, classes):
+            allowed = self._allowed_ancestor(label, classes, scores, taxonomy)
+            reasons.append(ReviewReason(GEOFENCE_CHANGED, f"{display_name(label)} ({score:.2f}) is not on the "
+                                        f"project's allowed_taxa; "
+                                        + (f"{display_name(allowed[0])} instead" if allowed else "no allowed ancestor")))
+            label, score, source = allowed or (rules.SN_ANIMAL if category == "animal" else rules.SN_UNKNOWN,
+                                               det.conf, "classifier+allowed_taxa")
+        if "rollup" in source and "geofence" not in source:
+            reasons.append(ReviewReason(ROLLUP, f"rolled up to {parse(label).rank or 'a higher taxon'} "
+                                        f"{display_name(label)} ({score:.2f}); best guess {display_name(top)} "
+                                        f"{top_score:.2f}"))
+        return self._done(det, parse(label).plain, score, source, speciesnet, reasons, cls)
 
-        def done(label: str, score: float, source: str, rank: str | None = None) -> DetectionDecision:
-            decision = DetectionDecision(det, Prediction(label, round(score, 6), source), rank, reasons)
-            self._review_detection(decision, cls)
-            return decision
+    def _speciesnet_label(self, label: str) -> str:
+        """Plain special labels of wildeye packages ("blank", "human") as SpeciesNet's own strings."""
+        parsed = parse(label)
+        if parsed.kind in SPECIAL and not parsed.taxa and label.count(";") != 6:
+            return SPECIESNET_LABELS[parsed.kind]
+        return label
 
-        # SpeciesNet #1a/#1b, #2a-#2c: people and vehicles, from the detector first.
-        if category == "person":
-            if det.conf > cfg.human_threshold:
-                return done(HUMAN, det.conf, "detector")
-            if top and top.kind in (HUMAN, VEHICLE) and top_score > cfg.human_classifier_threshold:
-                return done(HUMAN, top_score, "classifier")
-        elif category == "vehicle":
-            if top and top.kind == HUMAN and top_score > cfg.human_classifier_threshold:
-                return done(HUMAN, top_score, "classifier")
-            if det.conf > cfg.vehicle_threshold:
-                return done(VEHICLE, det.conf, "detector")
-            if top and top.kind == VEHICLE and top_score > cfg.vehicle_classifier_threshold:
-                return done(VEHICLE, top_score, "classifier")
+    def _below_bar(self, category, conf, classes, scores, country, admin1, taxonomy) -> tuple[str, float, str]:
+        """What SpeciesNet does when no species passes: rollup (#5a), else animal (#5b), else unknown."""
+        rolled = rules.roll_up(classes, scores, country=country, admin1_region=admin1,
+                               levels=self.cfg.rollup_levels, threshold=self.thresholds.rollup,
+                               taxonomy=taxonomy, geofence=self.geofence, geofence_enabled=self.cfg.geofence)
+        if rolled:
+            return rolled
+        if category == "animal" and conf > self.thresholds.animal_box:
+            return rules.SN_ANIMAL, conf, "detector"
+        return rules.SN_UNKNOWN, scores[0], "classifier"
 
-        if cls:
-            # SpeciesNet #3b: the classifier is sure the box holds nothing.
-            if top.kind == BLANK and top_score > cfg.blank_threshold:
-                return done(BLANK, top_score, "classifier")
-            # SpeciesNet #4a/#4b: a species (or any taxon the classifier names directly), geofenced.
-            animal_box = category == "animal" and det.conf > cfg.animal_box_threshold
-            sure = top_score > cfg.species_threshold or (
-                cfg.species_threshold_animal_box is not None and animal_box
-                and top_score > cfg.species_threshold_animal_box)
-            calibrated = cfg.class_thresholds.get(top.raw)
-            if calibrated is not None:  # a threshold calibrated for this label to a target precision
-                sure = top_score >= calibrated
-                if not sure:
-                    reasons.append(ReviewReason(LOW_CONFIDENCE, f"{display_name(top.raw)} {top_score:.2f} is below "
-                                                f"its calibrated threshold {calibrated:.2f}"))
-            if sure and top.kind not in (BLANK, UNKNOWN):
-                if top.kind in (HUMAN, VEHICLE, ANIMAL):  # SpeciesNet would roll a 'human' crop up to primates
-                    return done(top.kind, top_score, "classifier")
-                fenced = self._fence_reason(top, country, admin1, [label for label, _ in cls])
-                if fenced is None:
-                    return done(self._output_label(top), top_score, "classifier", top.rank)
-                # speciesnet.geofence_utils.geofence_animal_classification: roll up until allowed, keeping
-                # at least the top score (the top label's own ancestors always have it).
-                rolled = self._rollup(cls, cfg.geofence_rollup_levels, top_score - 1e-9, country, admin1)
-                reasons.append(ReviewReason(GEOFENCE_CHANGED, f"{display_name(top.raw)} ({top_score:.2f}) "
-                                            f"{fenced}; " + (f"rolled up to {rolled[2]} {display_name(rolled[0])}"
-                                                             if rolled else "no allowed ancestor")))
-                if rolled:
-                    return done(rolled[0], rolled[1], "geofence", rolled[2])
-                return done(ANIMAL if category == "animal" else UNKNOWN, det.conf, "geofence")
-            # SpeciesNet #5a: sum the top-k within each genus, family, ... and take the first rank that passes.
-            rolled = self._rollup(cls, cfg.rollup_levels, cfg.rollup_threshold, country, admin1)
-            if rolled:
-                label, score, level = rolled
-                reasons.append(ReviewReason(ROLLUP, f"rolled up to {level} {display_name(label)} "
-                                            f"(top-{len(cls)} sum {score:.2f}); best guess "
-                                            f"{display_name(top.raw)} {top_score:.2f}"))
-                return done(label, score, "rollup", level)
-
-        # SpeciesNet #5b, then 'unknown' (a person/vehicle box the ensemble could not confirm).
-        if category == "animal":
-            return done(ANIMAL, det.conf, "detector")
-        reasons.append(ReviewReason(UNCONFIRMED, f"detector says {category} at {det.conf:.2f}, below "
-                                    f"{cfg.human_threshold if category == 'person' else cfg.vehicle_threshold:.2f}"))
-        return done(UNKNOWN, det.conf, "detector")
-
-    def _rollup(self, cls: list[tuple[str, float]], levels: Iterable[str], threshold: float,
-                country: str | None, admin1: str | None) -> tuple[str, float, str] | None:
-        """speciesnet.geofence_utils.roll_up_labels_to_first_matching_level: (label, score, level) or None."""
-        local = {_parse(label).key: label for label, _ in cls}
-        for level in levels:
-            sums: dict[str, float] = {}
-            for label, score in cls:
-                key = _parse(label).ancestor_key(level)
-                if key is not None and self._label_for_key(key, local) is not None:
-                    sums[key] = sums.get(key, 0.0) + score
-            best_key, best_score = None, 0.0
-            for key, score in sums.items():
-                score = round(score, 9)  # 0.5 + 0.15 must pass or fail a 0.65 bar the same way every time
-                if score > best_score and self._fence_reason(
-                        _parse(self._label_for_key(key, local)), country, admin1, local.values()) is None:
-                    best_key, best_score = key, score
-            if best_key is not None and best_score > threshold:
-                return self._output_label(_parse(self._label_for_key(best_key, local))), best_score, level
+    def _allowed_ancestor(self, label, classes, scores, taxonomy) -> tuple[str, float, str] | None:
+        """The label's nearest ancestor on the allow-list (a family is allowed where a listed species is)."""
+        for level in self.cfg.geofence_rollup_levels:
+            ancestor = rules.ancestor_at_level(label, level, taxonomy)
+            if ancestor and self._project_allows(ancestor, classes):
+                total = sum(s for c, s in zip(classes, scores)
+                            if rules.ancestor_at_level(c, level, taxonomy) == ancestor)
+                return ancestor, max(total, scores[0]), f"classifier+allowed_taxa+rollup_to_{level}"
         return None
 
-    def _label_for_key(self, key: str, local: Mapping[str, str]) -> str | None:
-        if key == _KINGDOM_KEY:
-            return SPECIESNET_ANIMAL
-        if key in local:
-            return local[key]
-        if self.taxonomy is not None:
-            return self.taxonomy.get(key)  # as SpeciesNet: only ancestors the model has a label for
-        return _synthesized_label(key)
-
-    @staticmethod
-    def _output_label(label: _Label) -> str:
-        return label.kind if label.kind in SPECIAL_LABELS else label.raw
-
-    # --- geofence --------------------------------------------------------------------------------------
-
-    def _fence_reason(self, label: _Label, country: str | None, admin1: str | None,
-                      local: Iterable[str] = ()) -> str | None:
-        """Why this taxon is not allowed here, or None (speciesnet.geofence_utils.should_geofence_...).
-
-        local: the box's top-k labels, used to place allowed_taxa given by common name in the taxonomy.
-        """
-        if not self.cfg.geofence or label.kind != "taxon" or label.key == _KINGDOM_KEY:
-            return None
-        if self._allowed and not self._project_allows(label, local):
-            return "is not on the project's allowed_taxa"
-        if not country or not self.geofence:
-            return None
-        rules = self.geofence.get(label.key)
-        if not rules:
-            return None
-        allow = rules.get("allow")
-        if allow:
-            if country not in allow:
-                return f"is not allowed in {country} by the geofence map"
-            regions = allow[country]
-            if admin1 and regions and admin1 not in regions:
-                return f"is not allowed in {country}-{admin1} by the geofence map"
-        block = rules.get("block")
-        if block and country in block:
-            regions = block[country]
-            if not regions:
-                return f"is blocked in {country} by the geofence map"
-            if admin1 and admin1 in regions:
-                return f"is blocked in {country}-{admin1} by the geofence map"
-        return None
-
-    def _project_allows(self, label: _Label, local: Iterable[str] = ()) -> bool:
-        """On the allow-list, below an entry (e.g. 'ursidae'), or above one (SpeciesNet propagates allow
-        rules to higher taxa: a family is allowed where any of its listed species is)."""
-        names = label.names
-        local = [_parse(other) for other in local]
+    def _project_allows(self, label: str, local: Iterable[str] = ()) -> bool:
+        """On the allow-list, below an entry (e.g. 'ursidae'), or above one (a family holding a listed species)."""
+        parsed = parse(label)
+        if parsed.kind != TAXON or parsed.depth == 0:
+            return True
+        if matches(label, self._allowed):
+            return True
         for entry in self._allowed:
-            if entry in names or entry in label.taxa[:4]:  # the taxon itself, or a genus/family/... above it
-                return True
-            if not label.taxa:
-                continue
-            if ";" in entry:
-                keys = {entry}
-            else:  # a name: find its lineage in the taxonomy or among this box's labels
-                keys = set(self._taxonomy_names.get(entry, ()))
-                keys.update(other.key for other in local if other.taxa and entry in other.names)
-            if any(label.related(_parse(";" + key + ";")) for key in keys):
-                return True
+            for candidate in self._entry_labels(entry, local):
+                if parsed.is_ancestor_of(parse(candidate)):
+                    return True
         return False
+
+    def _entry_labels(self, entry: str, local: Iterable[str] = ()) -> list[str]:
+        """Labels an allow-list entry names: itself if it is a full class string, else taxonomy labels (and the
+        box's own top-k labels) it is a name of."""
+        if ";" in entry:
+            return [";" + entry + ";"]
+        known = list(self.taxonomy.labels() if self.taxonomy else ()) + list(local)
+        return [label for label in known if entry in parse(label).names]
+
+    def _done(self, det: Detection, label: str, score: float, source: str, speciesnet: Prediction | None,
+              reasons: list[ReviewReason], cls: list[tuple[str, float]]) -> DetectionDecision:
+        decision = DetectionDecision(det, Prediction(label, score, source), parse(label).rank, reasons,
+                                     speciesnet=speciesnet)
+        decision.counted = self._counts(decision)
+        if label == UNKNOWN and decision.counted:
+            reasons.append(ReviewReason(UNCONFIRMED, f"{detection_category(det.category)} box at {det.conf:.2f}: "
+                                        "neither the detector nor the classifier is sure what it is"))
+        self._review_detection(decision, cls)
+        return decision
+
+    def _counts(self, decision: DetectionDecision) -> bool:
+        """Takes part in the image decision: not a box the classifier called blank, and either at or above the
+        detection threshold, or a weaker box the classifier named (a distant snow leopard at conf 0.15)."""
+        pred = decision.prediction
+        if pred is None or pred.label == BLANK:
+            return False
+        if decision.detection.conf >= self.detection_threshold:
+            return True
+        return pred.source.startswith("classifier") and parse(pred.label).kind in (TAXON, HUMAN, VEHICLE)
 
     # --- review ----------------------------------------------------------------------------------------
 
     def is_flagship(self, label: str) -> bool:
-        return bool(self._flagship & _parse(label).names)
+        return matches(label, self.cfg.flagship_species)
 
     def _review_detection(self, decision: DetectionDecision, cls: list[tuple[str, float]]) -> None:
         pred = decision.prediction
-        if pred.label == BLANK:
+        if pred.label == BLANK or not decision.counted:
+            decision.reasons.clear()
             return self._sync(decision)
         if pred.score < self.cfg.review_threshold:
             decision.reasons.insert(0, ReviewReason(LOW_CONFIDENCE, f"{display_name(pred.label)} at "
@@ -564,6 +304,20 @@ class Ensemble:
         if item.prediction is not None:
             item.prediction.review_reasons = list(dict.fromkeys(r.code for r in item.reasons))
             item.prediction.needs_review = bool(item.reasons)
+
+    def _fence_reason(self, label: str, country: str | None, admin1: str | None) -> str | None:
+        """Why this taxon may not be given here (geofence map or allow-list), or None."""
+        if parse(label).kind != TAXON:
+            return None
+        if self._allowed and not self._project_allows(label, [label]):
+            return "is not on the project's allowed_taxa"
+        try:
+            fenced = rules.should_geofence(label, country, admin1, self.geofence,
+                                           self.cfg.geofence)
+        except ValueError:
+            return None
+        return "is not allowed here by the geofence map" if fenced else None
+
 
     # --- per image -------------------------------------------------------------------------------------
 
@@ -600,11 +354,11 @@ class Ensemble:
                     if other is not best and reason.code == FLAGSHIP and FLAGSHIP not in codes:
                         reasons.append(ReviewReason(FLAGSHIP, f"another box: {reason.text}"))
                         codes.add(FLAGSHIP)
-            animals = [d for d in counted if _parse(d.prediction.label).kind in ("taxon", ANIMAL)]
+            animals = [d for d in counted if parse(d.prediction.label).kind in (TAXON, ANIMAL)]
             taxa: list[DetectionDecision] = []
             for d in sorted(animals, key=lambda d: -d.detection.conf):
-                label = _parse(d.prediction.label)
-                if label.kind == "taxon" and not any(_parse(t.prediction.label).related(label) for t in taxa):
+                label = parse(d.prediction.label)
+                if label.kind == TAXON and not any(parse(t.prediction.label).related(label) for t in taxa):
                     taxa.append(d)
             if len(taxa) > 1:
                 listed = ", ".join(f"{display_name(d.prediction.label)} (box {d.detection.conf:.2f})" for d in taxa)
@@ -643,7 +397,7 @@ class Ensemble:
         for image in frames:
             for d in results[image.path].detections:
                 pred = d.prediction
-                if (d.counted and pred.source == "classifier" and _parse(pred.label).kind == "taxon"
+                if (d.counted and pred.source in ("classifier", CALIBRATED) and parse(pred.label).kind == TAXON
                         and pred.score >= cfg.sequence_threshold):
                     if pred.label not in clear or pred.score > clear[pred.label][0]:
                         clear[pred.label] = (pred.score, image)
@@ -651,7 +405,7 @@ class Ensemble:
             return
         labels = sorted(clear, key=lambda label: -clear[label][0])
         conflict = next(((a, b) for i, a in enumerate(labels) for b in labels[i + 1:]
-                         if not _parse(a).related(_parse(b))), None)
+                         if not parse(a).related(parse(b))), None)
         if conflict:
             a, b = conflict
             text = (f"burst {sequence_id}: {display_name(a)} ({clear[a][0]:.2f} in {_frame(clear[a][1])}) and "
@@ -665,9 +419,9 @@ class Ensemble:
                     self._sync(decision)
             return
         # One lineage: the most specific clear label names the burst (snow leopard over 'panthera species').
-        label = max(labels, key=lambda label: (_parse(label).depth or 0, clear[label][0]))
+        label = max(labels, key=lambda label: (parse(label).depth or 0, clear[label][0]))
         score, source_image = clear[label]
-        target = _parse(label)
+        target = parse(label)
         for image in frames:
             decision = results[image.path]
             decision.sequence = Prediction(label, score, "sequence")
@@ -675,17 +429,17 @@ class Ensemble:
                 continue
             relabelled = []
             for d in decision.detections:
-                if not d.counted or _CATEGORIES.get(str(d.detection.category).strip().lower()) != "animal":
+                if not d.counted or detection_category(d.detection.category) != "animal":
                     continue
-                current = _parse(d.prediction.label)
-                weak = (d.prediction.source in ("detector", "rollup", "geofence")
+                current = parse(d.prediction.label)
+                weak = (d.prediction.source == "detector" or "rollup" in d.prediction.source
                         or d.prediction.score < cfg.sequence_threshold)
                 if not weak or not (current.kind == ANIMAL or current.is_ancestor_of(target)):
                     continue  # a confident or a different species keeps its label
-                if self._fence_reason(target, image.country and image.country.strip().upper(),
-                                      _admin1(image.admin1_region), [label]) is not None:
+                if self._fence_reason(label, image.country and image.country.strip().upper(),
+                                      admin1_code(image.admin1_region)) is not None:
                     continue
-                d.previous, d.prediction, d.rank = d.prediction, Prediction(label, score, "sequence"), target.rank
+                d.previous, d.prediction, d.rank = d.prediction, Prediction(label, score, SEQUENCE), target.rank
                 d.reasons = []
                 self._review_detection(d, sorted(d.detection.classifications, key=lambda c: -c[1]))
                 relabelled.append(f"{display_name(d.previous.label)} {d.previous.score:.2f} ({d.previous.source})")
@@ -710,12 +464,28 @@ class Ensemble:
 
 
 def _kind_word(label: str) -> str:
-    kind = _parse(label).kind
-    return ANIMAL if kind == "taxon" else kind
+    kind = parse(label).kind
+    return ANIMAL if kind == TAXON else kind
 
 
 def _frame(image: ImageResult) -> str:
     return Path(image.path).name or image.path
+
+
+def _thresholds(cfg: EnsembleConfig) -> rules.Thresholds:
+    return rules.Thresholds(
+        human_box=cfg.human_threshold, weak_box=cfg.animal_box_threshold,
+        human_classification=cfg.human_classifier_threshold, vehicle_box=cfg.vehicle_threshold,
+        vehicle_classification=cfg.vehicle_classifier_threshold,
+        blank_classification_weak_box=cfg.blank_threshold_weak_box, blank_classification=cfg.blank_threshold,
+        species=cfg.species_threshold,
+        species_animal_box=cfg.species_threshold_animal_box if cfg.species_threshold_animal_box is not None else 1.0,
+        rollup=cfg.rollup_threshold, animal_box=cfg.animal_detector_threshold,
+        rollup_levels=tuple(cfg.rollup_levels), geofence_rollup_levels=tuple(cfg.geofence_rollup_levels))
+
+
+def _place(country: str | None, admin1: str | None) -> str:
+    return f"{country}-{admin1}" if country and admin1 else country or "this place"
 
 
 # --- module-level API ----------------------------------------------------------------------------------
