@@ -16,7 +16,16 @@ from pathlib import Path
 import click
 
 from wildeye import __version__
-from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK, EXIT_USAGE, EXIT_WRITE_FAILED, WildeyeError
+from wildeye.errors import (
+    EXIT_INPUT_FAILURES,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_WRITE_FAILED,
+    NothingToDo,
+    Terminated,
+    WildeyeError,
+    WriteFailed,
+)
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 110}
 
@@ -58,7 +67,7 @@ def cli(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(file_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the manifest.  [default: SOURCE/wildeye]")
 @click.option("--deployments", "deployments_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -78,12 +87,15 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
     from wildeye.ingest.scan import summarize
     from wildeye import ui
 
+    _check_source(source)
     out = out or source / "wildeye"
     _ensure_writable(out)
     settings = ScanSettings(sequence_gap_s=sequence_gap, full_hash=full_hash, workers=workers,
                             deployments_csv=str(deployments_csv.resolve()) if deployments_csv else None)
     with ui.progress_bar("scanning", enabled=not obj["quiet"]) as advance:
         manifest = run_scan(source, settings, out_dir=out, on_progress=advance)
+    if not manifest.files:
+        raise NothingToDo(f"no images or videos found in {source}", "check that the card is mounted and the path is right")
     manifest_path = out / MANIFEST_NAME
     manifest.write(manifest_path)
     summary = summarize(manifest)
@@ -98,7 +110,7 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
 
 
 @cli.command()
-@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(file_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the journal, manifest and outputs.  [default: SOURCE/wildeye]")
 @click.option("-c", "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -114,6 +126,11 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
               default=None, help="Camtrap DP-style deployments.csv.  [default: SOURCE/deployments.csv if present]")
 @click.option("--sequence-gap", type=click.FloatRange(min=0, min_open=True), default=60.0,
               help="Seconds between frames that start a new sequence.")
+@click.option("--decode", type=click.Choice(["full", "fast"]), default=None,
+              help="full: MegaDetector's and SpeciesNet's pixels (their answers); fast: reduced JPEG decode, "
+                   "3-4x cheaper, answers move.  [default: full]")
+@click.option("--geofence/--no-geofence", "geofence", default=None,
+              help="Apply the classifier's geofence map by the deployments' countries.  [default: on]")
 @click.option("--rerun", is_flag=True, help="Redo every frame when the journal holds results from other models.")
 @click.option("--wait", is_flag=True, help="If another run holds this journal, wait for it instead of exiting (3).")
 @click.option("--fiftyone/--no-fiftyone", "fiftyone", default=None,
@@ -127,7 +144,8 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
 @click.pass_obj
 def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, detector: str | None,
         classifier: str | None, device: str | None, batch_size: int | None, workers: int | None,
-        deployments_csv: Path | None, sequence_gap: float, rerun: bool, wait: bool, fiftyone: bool | None,
+        deployments_csv: Path | None, sequence_gap: float, decode: str | None, geofence: bool | None,
+        rerun: bool, wait: bool, fiftyone: bool | None,
         dataset: str | None, report: bool | None, on_sighting: str | None, as_json: bool) -> int:
     """Detect and classify every frame of SOURCE: resumable; writes a journal and MegaDetector JSON."""
     from wildeye import ui
@@ -136,11 +154,13 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
     from wildeye.ingest.manifest import ScanSettings
 
     flags = {"detector.name": detector, "device": device, "detector.batch_size": batch_size, "workers": workers,
+             "decode": decode, "ensemble.geofence": geofence,
              "after_run.fiftyone": fiftyone, "after_run.dataset": dataset, "after_run.report": report}
     overrides = {key: value for key, value in flags.items() if value is not None}
     if classifier is not None:
         overrides["classifier.name"] = None if classifier.lower() == "none" else classifier
     config = load_run_config(config_path, overrides)
+    _check_source(source)
     out = out or source / "wildeye"
     _ensure_writable(out)
     settings = ScanSettings(sequence_gap_s=sequence_gap,
@@ -172,14 +192,24 @@ def _register_groups() -> None:
 _register_groups()
 
 
+def _check_source(source: Path) -> None:
+    """A missing source is 'nothing to do' (exit 5), not a usage error: a nightly job's card is not mounted."""
+    if not source.exists():
+        raise NothingToDo(f"source folder {source} does not exist", "check that the card is mounted and the path is right")
+    if not source.is_dir():
+        raise WildeyeError(f"source {source} is not a folder", "pass the folder holding the card's files")
+
+
 def _ensure_writable(folder: Path) -> None:
+    """Results that cannot be written exit 4 (read-only card, full disk), as the README documents."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".wildeye-write-test"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise WildeyeError(f"cannot write to {folder}: {exc.strerror or exc}", "pass --out with a writable folder")
+        raise WriteFailed(f"cannot write to {folder}: {exc.strerror or exc}",
+                          "pass --out with a writable folder") from None
 
 
 def _is_write_failure(exc: BaseException) -> bool:
@@ -188,8 +218,20 @@ def _is_write_failure(exc: BaseException) -> bool:
     return exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EROFS, errno.EDQUOT, errno.EIO)
 
 
+def _raise_terminated(signum: int, frame) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: turns every user error into one line and an exit code."""
+    """Console entry point: turns every user error into one line and an exit code.
+
+    SIGTERM (systemd, `timeout`) and SIGHUP (a dropped ssh session) unwind like Ctrl-C: the run is recorded as
+    interrupted, its workers stop, and the exit code is 128 + the signal number.
+    """
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_terminated)
     try:
         code = cli.main(args=argv, prog_name="wildeye", standalone_mode=False)
     except click.UsageError as exc:
@@ -209,6 +251,9 @@ def main(argv: list[str] | None = None) -> None:
                    "then run the same command again: finished work is kept)", err=True)
         code = EXIT_WRITE_FAILED
     except (click.Abort, KeyboardInterrupt):
-        click.echo("wildeye: interrupted", err=True)
+        click.echo("wildeye: interrupted (run the same command again to resume)", err=True)
         code = 130
+    except Terminated as exc:
+        click.echo(f"wildeye: stopped by signal {exc.signum} (run the same command again to resume)", err=True)
+        code = 128 + exc.signum
     sys.exit(code if isinstance(code, int) else EXIT_OK)

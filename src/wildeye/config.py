@@ -140,6 +140,9 @@ class DetectorConfig(_Strict):
         "matches MegaDetector's own); decisions use ensemble.detection_threshold"))
     batch_size: int = Field(8, ge=1, le=1024)
     image_size: Optional[int] = Field(None, ge=32, le=8192, description="detector input size; null: the model's own")
+    precision: Literal["fp32", "fp16"] = Field("fp32", description=(
+        "fp32 is what MegaDetector runs (its boxes, exactly); fp16 is faster on a GPU and moves boxes slightly "
+        "(scripts/bench_run.py prints how far)"))
 
 
 class ClassifierConfig(_Strict):
@@ -149,8 +152,10 @@ class ClassifierConfig(_Strict):
         "one at a time there, measured), 32 on a GPU"))
     top_k: int = Field(5, ge=1, le=100, description="classifications kept per crop (SpeciesNet keeps 5)")
     max_crops_per_image: Optional[int] = Field(None, ge=1, description=(
-        "classify at most this many animal boxes per image, most confident first (caps the cost of a herd); "
-        "null: every box above ensemble.detection_threshold"))
+        "classify at most this many boxes per image, most confident first (caps the cost of a herd; SpeciesNet's "
+        "max_classifications_per_image); null: every box at or above ensemble.classification_threshold"))
+    precision: Literal["fp32", "fp16"] = Field("fp32", description=(
+        "fp32 is what SpeciesNet runs; fp16 (GPU) is faster and moves scores slightly"))
 
 
 class AfterRunConfig(_Strict):
@@ -166,6 +171,10 @@ class RunConfig(_Strict):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     device: DeviceName = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     workers: int = Field(2, ge=0, le=64, description="DataLoader worker processes decoding images")
+    decode: Literal["full", "fast"] = Field("full", description=(
+        "full: decode at full resolution, MegaDetector's and SpeciesNet's pixels (their answers, exactly); "
+        "fast: JPEG DCT scaling to the detector's input size, 3-4x cheaper decode, answers move "
+        "(scripts/bench_run.py prints the agreement)"))
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     after_run: AfterRunConfig = Field(default_factory=AfterRunConfig)
 

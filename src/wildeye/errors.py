@@ -7,6 +7,7 @@ EXIT_INPUT_FAILURES = 1  # finished, but some inputs could not be processed
 EXIT_USAGE = 2  # bad argument or config: nothing was done
 EXIT_LOCKED = 3  # another run holds the journal (retry later, or pass --wait)
 EXIT_WRITE_FAILED = 4  # results could not be written (disk full, read-only); finished work is kept
+EXIT_NOTHING_TO_DO = 5  # the source is missing or holds no media (an unmounted card): nothing was done
 EXIT_INTERRUPTED = 130
 
 
@@ -26,3 +27,24 @@ class WildeyeError(Exception):
 
 class ConfigError(WildeyeError):
     """A config file, deployments table or argument is wrong."""
+
+
+class NothingToDo(WildeyeError):
+    """The source is missing or empty: for a nightly job, most often a card that is not mounted."""
+
+    exit_code = EXIT_NOTHING_TO_DO
+
+
+class WriteFailed(WildeyeError):
+    """Results cannot be written (read-only folder, disk full); what was finished is kept."""
+
+    exit_code = EXIT_WRITE_FAILED
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived (a scheduler's timeout, a dropped ssh session): unwind like Ctrl-C so the
+    journal records the run as interrupted, then exit 128 + the signal number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

@@ -1,15 +1,30 @@
-"""Decode each frame once, at reduced size: JPEG DCT scaling gives the detector what it needs at a fraction of the cost.
+"""Decode each frame once: the detector's input and the classifier's crops both come from this one array.
 
-A 12-20 MP camera-trap JPEG decoded in full costs ~100-250 ms; asking libjpeg for 1/2, 1/4 or 1/8 scale while
-it decodes (PIL `Image.draft`) skips most of that work. The same array serves the detector (letterboxed to
-1280 or 640) and the classifier (crops), so the long side is kept at least `min_side` pixels.
+Two modes (`RunConfig.decode`):
+
+- "full" (the default): full resolution, exactly what MegaDetector (visualization_utils.load_image) and SpeciesNet
+  (utils.load_rgb_image) decode, so boxes and crops match theirs: PIL with `LOAD_TRUNCATED_IMAGES` (a truncated
+  JPEG is processed, its missing rows grey), 'L'/'RGBA' converted to RGB (alpha dropped, as `convert('RGB')`
+  does), EXIF orientation applied.
+- "fast": JPEG DCT scaling (PIL `Image.draft`) decodes at 1/2, 1/4 or 1/8 while keeping the long side at least
+  `min_side` (the detector's input size). 3-4x cheaper on 12-20 MP frames, but the detector sees other pixels and
+  crops come from the reduced frame: `scripts/bench_run.py` prints how far its answers move.
+
+Where wildeye deliberately differs from MegaDetector: it reads CMYK, palette and 16-bit frames (MegaDetector
+reports "image access failure" for them), and applies mirrored EXIF orientations (2, 4, 5, 7), which
+MegaDetector leaves as stored (SpeciesNet applies them).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 
 import numpy as np
+
+DECODE_MODES = ("full", "fast")
+_TRUNCATED_LOCK = threading.Lock()
 
 
 @dataclass
@@ -23,12 +38,26 @@ class DecodeError(Exception):
     """The file could not be decoded; the message is the reason recorded for it."""
 
 
-def decode(path: str, min_side: int | None = 1280) -> Decoded:
-    """Open, reduce while decoding (JPEG), apply EXIF orientation, convert any mode (CMYK, L, RGBA, I;16) to RGB."""
+@contextlib.contextmanager
+def _truncated_images_allowed():
+    """PIL's LOAD_TRUNCATED_IMAGES for this decode only (MegaDetector and SpeciesNet set it process-wide)."""
+    from PIL import ImageFile
+
+    with _TRUNCATED_LOCK:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
+def decode(path: str, min_side: int | None = None) -> Decoded:
+    """Open, (with min_side: reduce while decoding, JPEG only), apply EXIF orientation, convert to RGB."""
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(path) as image:
+        with _truncated_images_allowed(), Image.open(path) as image:
             full = image.size
             scale = 1
             if min_side and image.format in ("JPEG", "MPO"):
@@ -43,7 +72,7 @@ def decode(path: str, min_side: int | None = 1280) -> Decoded:
             image.load()
             upright = ImageOps.exif_transpose(image) if orientation in range(2, 9) else image
             rgb = _to_rgb(upright)
-            array = np.asarray(rgb)
+            array = np.array(rgb)  # writable (torch.from_numpy shares it without a warning)
     except DecodeError:
         raise
     except Exception as exc:  # PIL raises many types for damaged files
@@ -62,11 +91,6 @@ def _to_rgb(image):
         from PIL import Image
 
         image = Image.fromarray((array * (255.0 / peak)).astype(np.uint8), "L")
-    if image.mode in ("RGBA", "LA", "P", "PA"):
-        from PIL import Image
-
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (0, 0, 0))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
+    if image.mode in ("P", "PA"):  # palette: through RGBA so transparency is known, then as MegaDetector: drop it
+        image = image.convert("RGBA")
     return image.convert("RGB")

@@ -4,8 +4,10 @@ Pre- and post-processing follow `megadetector/detection/pytorch_detector.py` in 
 compatibility mode, so someone switching from MegaDetector gets the same boxes:
 
 - letterbox to `image_size` on the long side (1280 for MDv5), scaling up small images too, padding with grey
-  114 to the smallest multiple of the model stride (64 for P6 models, 32 otherwise), centred;
-- RGB, /255, float32 (fp16 on CUDA here);
+  114 to the smallest multiple of MegaDetector's letterbox stride, centred. MegaDetector picks that stride from
+  the model's own image size, not from the network: 64 when it is 1280 (MDv5a/b, and any checkpoint without
+  image-size metadata), else 32 (PTDetector.__init__, `letterbox_stride`);
+- RGB, /255, float32 (fp16 only when asked for: `detector.precision: fp16`);
 - objectness > floor, then objectness x class score > floor (floor 0.005, MegaDetector's output default),
   best class per box, class-aware NMS at IoU 0.45 (torchvision), 300 boxes at most;
 - boxes mapped back to the input image (gain and padding recomputed from the shapes, clipped, rounded to
@@ -234,9 +236,10 @@ class Detector:
 
     def __init__(self, model, *, image_size: int | None = None, device="cpu",
                  conf_floor: float = DEFAULT_CONF_FLOOR, iou_threshold: float = NMS_IOU,
-                 max_detections: int = MAX_DETECTIONS, batch_size: int = 8, half: bool | None = None,
+                 max_detections: int = MAX_DETECTIONS, batch_size: int = 8, half: bool = False,
                  square: bool = False, batched: bool | None = None,
-                 checkpoint_names: Sequence[str] | None = None, source: str | None = None):
+                 checkpoint_names: Sequence[str] | None = None, source: str | None = None,
+                 letterbox_stride: int | None = None):
         from wildeye.models.yolov5 import YOLOv5  # noqa: PLC0415
 
         if not isinstance(model, YOLOv5):
@@ -254,7 +257,9 @@ class Detector:
         if not 0.0 <= conf_floor < 1.0:
             raise WildeyeError(f"confidence floor {conf_floor} is outside [0, 1)", "use e.g. 0.005 or 0.05")
         self.device = _device(device)
-        self.half = (self.device.type == "cuda") if half is None else bool(half)
+        self.half = bool(half)
+        # MegaDetector's letterbox stride (see the module docstring); a P6 network needs at least its own.
+        self.letterbox_stride = int(letterbox_stride or self.stride)
         self.conf_floor = float(conf_floor)
         self.iou_threshold = float(iou_threshold)
         self.max_detections = int(max_detections)
@@ -275,13 +280,16 @@ class Detector:
         """Load a YOLOv5-format MegaDetector checkpoint safely (see wildeye.models.yolov5.load_checkpoint).
 
         Image size: the argument, else the size stored in the file (MDv1000), else 1280 as MegaDetector does.
+        Letterbox stride: 64 when the file's own size (stored, else 1280) is 1280, else 32, as MegaDetector does.
         """
         from wildeye.models.yolov5 import load_checkpoint  # noqa: PLC0415
 
         ckpt = load_checkpoint(path)
         stored = ckpt.metadata.get("image_size")
         stored = stored if isinstance(stored, int) and not isinstance(stored, bool) and 32 <= stored <= 8192 else None
-        size = image_size or stored or DEFAULT_IMAGE_SIZE
+        native = stored or DEFAULT_IMAGE_SIZE
+        size = image_size or native
+        options.setdefault("letterbox_stride", 64 if native == 1280 else 32)
         return cls(ckpt.model, image_size=int(size), device=device, conf_floor=conf_floor,
                    checkpoint_names=ckpt.names, source=str(Path(path)), **options)
 
@@ -291,7 +299,14 @@ class Detector:
         return CLASS_NAMES
 
     def prepare(self, image: np.ndarray) -> Letterboxed:
-        return prepare(image, self.image_size, self.stride, square=self.square)
+        return prepare(image, self.image_size, self.letterbox_stride, square=self.square)
+
+    def preparer(self):
+        """A picklable `prepare` for DataLoader workers (they letterbox while the network runs)."""
+        import functools
+
+        return functools.partial(prepare, image_size=self.image_size, stride=self.letterbox_stride,
+                                 square=self.square)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         """Boxes for each RGB uint8 HxWx3 frame, normalised to that frame (so reduced decodes are fine)."""
@@ -345,6 +360,7 @@ class Detector:
             "conf_floor": self.conf_floor,
             "nms_iou": self.iou_threshold,
             "letterbox": "square" if self.square else "auto (MegaDetector classic)",
+            "letterbox_stride": self.letterbox_stride,
             "batched": self.batched,
             "batch_size": self.batch_size,
             "source": self.source,

@@ -37,10 +37,16 @@ class BatchResult:
 
 
 class FramePipeline:
-    """Runs detector (+ classifier) over pending frames and records every batch in the journal."""
+    """Runs detector (+ classifier) over pending frames and records every batch in the journal.
+
+    decode: "full" (MegaDetector's and SpeciesNet's pixels, the default) or "fast" (JPEG DCT scaling to the
+    detector's input size; see inference.decode). Crops come from the same decoded frame as the detector input.
+    Which boxes are classified is SpeciesNet's rule (utils.select_detections_for_classification): every box with
+    conf >= classify_threshold (0.1), of any category, the most confident `max_crops_per_image` if capped.
+    """
 
     def __init__(self, detector, classifier=None, *, batch_size: int = 8, workers: int = 2,
-                 classify_threshold: float = 0.1, crop_padding: float | None = None, min_side: int | None = None,
+                 classify_threshold: float = 0.1, crop_padding: float | None = None, decode: str = "full",
                  classifier_batch_size: int | None = None, top_k: int = 5,
                  max_crops_per_image: int | None = None):
         self.detector = detector
@@ -49,7 +55,7 @@ class FramePipeline:
         self.workers = workers
         self.classify_threshold = classify_threshold
         self.crop_padding = crop_padding
-        self.min_side = min_side if min_side is not None else detector.image_size
+        self.min_side = detector.image_size if decode == "fast" else None
         self.classifier_batch_size = classifier_batch_size or batch_size
         self.top_k = top_k
         self.max_crops_per_image = max_crops_per_image
@@ -60,7 +66,8 @@ class FramePipeline:
         from wildeye.inference.frames import FrameDataset, frame_loader
 
         started = time.perf_counter()
-        loader = frame_loader(FrameDataset(source, paths, self.min_side), self.batch_size, self.workers)
+        dataset = FrameDataset(source, paths, self.min_side, self.detector.preparer())
+        loader = frame_loader(dataset, self.batch_size, self.workers)
         done = 0
         waited = time.perf_counter()
         for batch in loader:
@@ -87,8 +94,10 @@ class FramePipeline:
                 frames.append((path, decoded))
         if not frames:
             return result
+        for _, frame in frames:
+            frame.image = frame.image.numpy() if hasattr(frame.image, "numpy") else frame.image
         t = time.perf_counter()
-        detections = self.detector.detect([decoded.image for _, decoded in frames])
+        detections = self.detector.detect_prepared([frame.boxed for _, frame in frames])
         self.times.detect += time.perf_counter() - t
         if self.classifier is not None:
             t = time.perf_counter()
@@ -99,13 +108,12 @@ class FramePipeline:
         return result
 
     def _classify(self, frames, detections) -> None:
-        """Crop every animal box above the threshold from the already-decoded frame and classify in batches."""
+        """Crop the boxes SpeciesNet would classify from the already-decoded frame and classify them in batches."""
         jobs = []
-        for (_, decoded), dets in zip(frames, detections):
-            animals = sorted((d for d in dets if d.category == "animal" and d.conf >= self.classify_threshold),
-                             key=lambda d: -d.conf)
-            for det in animals[:self.max_crops_per_image]:
-                jobs.append((det, self._crop(decoded.image, det.bbox)))
+        for (_, frame), dets in zip(frames, detections):
+            chosen = sorted((d for d in dets if d.conf >= self.classify_threshold), key=lambda d: -d.conf)
+            for det in chosen[:self.max_crops_per_image]:
+                jobs.append((det, self._crop(frame.image, det.bbox)))
         for start in range(0, len(jobs), self.classifier_batch_size):
             chunk = jobs[start:start + self.classifier_batch_size]
             for (det, _), top in zip(chunk, self.classifier.classify([crop for _, crop in chunk], top_k=self.top_k)):

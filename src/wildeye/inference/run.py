@@ -16,7 +16,7 @@ from typing import Callable
 
 from wildeye.atomic import write_json_atomic
 from wildeye.config import RunConfig
-from wildeye.errors import ConfigError
+from wildeye.errors import ConfigError, NothingToDo
 from wildeye.ingest.manifest import MANIFEST_NAME, Manifest, ScanSettings
 
 logger = logging.getLogger(__name__)
@@ -48,18 +48,21 @@ def load_models(config: RunConfig, device) -> LoadedModels:
     det_model = resolve_model(config.detector.name, "detector")
     detector = Detector.from_checkpoint(det_model.path, device=device,
                                         image_size=config.detector.image_size or det_model.image_size,
-                                        conf_floor=config.detector.threshold)
+                                        conf_floor=config.detector.threshold,
+                                        half=config.detector.precision == "fp16")
     info = {"detector": {"name": det_model.name, "path": str(det_model.path), "filename": det_model.path.name,
                          "md5": _model_md5(det_model), "megadetector_version": det_model.spec.version or "unknown",
                          "typical_detection_threshold": det_model.typical_threshold or 0.2,
                          "conservative_detection_threshold": det_model.conservative_threshold or 0.05,
-                         "image_size": detector.image_size}}
+                         "image_size": detector.image_size, "letterbox_stride": detector.letterbox_stride,
+                         "precision": config.detector.precision}}
     classifier = None
     if config.classifier.name:
         from wildeye.inference.classifier import load_classifier
 
         cls_model = resolve_model(config.classifier.name, "classifier")
-        classifier = load_classifier(cls_model.path, device=device, batch_size=classifier_batch_size(config, device))
+        classifier = load_classifier(cls_model.path, device=device, batch_size=classifier_batch_size(config, device),
+                                     half=config.classifier.precision == "fp16")
         info["classifier"] = {"name": cls_model.name, "path": str(cls_model.path), "md5": _model_md5(cls_model),
                               "labels": len(classifier.labels), "input_size": classifier.input_size}
     return LoadedModels(detector, classifier, info)
@@ -83,7 +86,13 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
     started = time.perf_counter()
     device = select_device(config.device)
     with Journal.open(out_dir, wait=wait) as journal:  # lock first: two runs never scan or write at once
+        stale = journal.close_stale_runs()
+        if stale:
+            logger.warning("%d earlier run(s) of %s had died without finishing: marked interrupted", stale, out_dir)
         manifest = scan(source, scan_settings, out_dir=out_dir, on_progress=on_scan)
+        if not manifest.files:
+            raise NothingToDo(f"no images or videos found in {source}",
+                              "check that the card is mounted and the path is right")
         manifest.write(out_dir / MANIFEST_NAME)
         models = load_models(config, device)
         _check_fingerprint(journal, _fingerprint(config, models.info), rerun)
@@ -95,7 +104,8 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         log.event("run_started", source=str(source), frames_pending=len(pending), device=str(device),
                   models=models.info, media=len(manifest.files))
         pipeline = FramePipeline(models.detector, models.classifier, batch_size=config.detector.batch_size,
-                                 workers=config.workers, classify_threshold=config.ensemble.detection_threshold,
+                                 workers=config.workers, classify_threshold=config.ensemble.classification_threshold,
+                                 decode=config.decode,
                                  classifier_batch_size=classifier_batch_size(config, device),
                                  top_k=config.classifier.top_k,
                                  max_crops_per_image=config.classifier.max_crops_per_image)
@@ -109,7 +119,7 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         status = "interrupted"
         try:
             pipeline.process(Path(source), pending, record, on_progress)
-            decide(journal, manifest, config, models.classifier)
+            decide(journal, manifest, config, models.classifier, models.info)
             outputs = {"megadetector_json": str(write_megadetector_json(journal, out_dir, models.info))}
             sightings = new_sightings(journal, run_id, config.ensemble.flagship_species)
             for sighting in sightings:
@@ -120,10 +130,7 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
             if config.after_run.fiftyone:
                 outputs["fiftyone"] = _sync_fiftyone(out_dir, config.after_run.dataset, log)
             if report:
-                from wildeye.reports.build import build_report
-
-                build_report(out_dir)
-                outputs["report"] = str(out_dir / "report" / "report.html")
+                outputs.update(_write_report(out_dir, log))
             status = "finished"
         except BaseException as exc:
             log.event("run_failed", error=f"{type(exc).__name__}: {exc}")
@@ -143,6 +150,20 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                    log=str(log.path))
     return RunOutcome(out_dir=out_dir, summary=summary, times=pipeline.times.as_dict(), models=models.info,
                       outputs=outputs)
+
+
+def _write_report(out_dir: Path, log) -> dict:
+    """The sightings report after a run; a report that fails costs the report, not the finished run."""
+    from wildeye.reports.build import build_report
+
+    try:
+        build_report(out_dir)
+    except Exception as exc:  # noqa: BLE001  (any report bug: the run's results are safe in the journal)
+        logger.warning("report not written: %s: %s (the run's results are in the journal; try `wildeye report %s`)",
+                       type(exc).__name__, exc, out_dir)
+        log.event("report_failed", error=f"{type(exc).__name__}: {exc}")
+        return {"report_error": f"{type(exc).__name__}: {exc}"}
+    return {"report": str(out_dir / "report" / "report.html")}
 
 
 def _sync_fiftyone(out_dir: Path, dataset: str | None, log) -> str | None:
@@ -171,15 +192,11 @@ def _check_fingerprint(journal, fingerprint: dict, rerun: bool) -> None:
     journal.set_meta("fingerprint", fingerprint)
 
 
-def decide(journal, manifest: Manifest, config: RunConfig, classifier=None) -> None:
-    """Ensemble decisions for every processed frame, sequence by sequence, written to the journal."""
-    from wildeye.inference.ensemble import Ensemble, ImageResult
+def decide(journal, manifest: Manifest, config: RunConfig, classifier=None, models_info: dict | None = None) -> None:
+    """Ensemble decisions for every processed frame, sequence by sequence, written to the journal per box."""
+    from wildeye.inference.ensemble import ImageResult
 
-    settings = config.ensemble
-    calibrated = getattr(classifier, "thresholds", None) or {}
-    if calibrated:  # a trained package's per-class thresholds; the run config's own win
-        settings = settings.model_copy(update={"class_thresholds": {**calibrated, **settings.class_thresholds}})
-    ensemble = Ensemble(settings, taxonomy=getattr(classifier, "labels", None))
+    ensemble = build_ensemble(config, classifier, (models_info or {}).get("detector", {}))
     deployments = {d.deployment_id: d for d in manifest.deployments}
     detections = journal.detections()
     images = []
@@ -191,9 +208,53 @@ def decide(journal, manifest: Manifest, config: RunConfig, classifier=None) -> N
         images.append(ImageResult(path=media.path, detections=detections.get(media.path, []),
                                   sequence_id=media.sequence_id, frame_num=media.frame_num,
                                   country=extra.get("country"), admin1_region=extra.get("admin1Region")))
-    decisions = ensemble.decide_sequences(images)
-    journal.write_decisions({path: (d.prediction, [dd.prediction for dd in d.detections if dd.prediction])
-                             for path, d in decisions.items()})
+    journal.write_decisions(ensemble.decide_sequences(images))
+
+
+def build_ensemble(config: RunConfig, classifier=None, detector_info: dict | None = None):
+    """The run's Ensemble: the model's published detection threshold unless the config sets one, the classifier's
+    calibrated thresholds (the config's own win), and SpeciesNet's taxonomy and geofence files from the model
+    folder (its info.json) unless the config names others."""
+    from wildeye.inference.ensemble import Ensemble
+    from wildeye.labels import Taxonomy
+
+    settings = config.ensemble
+    update: dict = {}
+    if settings.detection_threshold is None:
+        update["detection_threshold"] = (detector_info or {}).get("typical_detection_threshold") or 0.2
+    calibrated = getattr(classifier, "thresholds", None) or {}
+    if calibrated:  # a trained package's per-class thresholds; the run config's own win
+        update["class_thresholds"] = {**calibrated, **settings.class_thresholds}
+    shipped = model_resources(classifier)
+    if settings.geofence_file is None and settings.geofence and shipped.get("geofence"):
+        update["geofence_file"] = str(shipped["geofence"])
+    settings = settings.model_copy(update=update)
+    taxonomy_file = settings.taxonomy_file or shipped.get("taxonomy")
+    if taxonomy_file:
+        taxonomy = Taxonomy.from_file(taxonomy_file)
+    else:
+        taxonomy = Taxonomy.implied_by(getattr(classifier, "labels", None) or ())
+    return Ensemble(settings, taxonomy=taxonomy)
+
+
+def model_resources(classifier) -> dict:
+    """The taxonomy and geofence files a SpeciesNet model folder ships (info.json keys "taxonomy", "geofence")."""
+    import json
+
+    path = getattr(classifier, "path", None)
+    if path is None:
+        return {}
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    info_path = folder / "info.json"
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    for key in ("taxonomy", "geofence"):
+        if isinstance(info.get(key), str) and (folder / info[key]).is_file():
+            found[key] = folder / info[key]
+    return found
 
 
 def write_megadetector_json(journal, out_dir: Path, models_info: dict) -> Path:
@@ -209,8 +270,10 @@ def write_megadetector_json(journal, out_dir: Path, models_info: dict) -> Path:
 def _fingerprint(config: RunConfig, info: dict) -> dict:
     """What makes results comparable: the model files and the settings that change raw model output."""
     return {"detector_md5": info["detector"]["md5"], "detector_image_size": info["detector"]["image_size"],
-            "detector_floor": config.detector.threshold,
+            "detector_floor": config.detector.threshold, "detector_precision": config.detector.precision,
+            "decode": config.decode, "classification_threshold": config.ensemble.classification_threshold,
             "classifier_md5": info.get("classifier", {}).get("md5"), "top_k": config.classifier.top_k,
+            "classifier_precision": config.classifier.precision,
             "max_crops_per_image": config.classifier.max_crops_per_image}
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# MegaDetector's category ids, as its batch output format writes them.
-DETECTION_CATEGORIES = {"1": "animal", "2": "person", "3": "vehicle"}
-CATEGORY_IDS = {name: key for key, name in DETECTION_CATEGORIES.items()}
+from wildeye.labels import CATEGORY_IDS, DETECTION_CATEGORIES  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -17,6 +15,7 @@ class Detection:
     conf: float
     bbox: tuple[float, float, float, float]
     classifications: list[tuple[str, float]] = field(default_factory=list)  # (label, score), best first
+    decision: "BoxDecision | None" = None  # what the ensemble decided for this box (from the journal)
 
 
 @dataclass
@@ -28,3 +27,23 @@ class Prediction:
     source: str  # detector | classifier | sequence | rollup | geofence | human
     needs_review: bool = False
     review_reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BoxDecision:
+    """The ensemble's decision for one box, as the journal keeps it beside the box and its classifications.
+
+    label/score/source: wildeye's final per-box answer; speciesnet: SpeciesNet's own (label, score, source) for a
+    classified box; counted: whether the box takes part in its image's decision; previous: the box's own answer
+    when its burst relabelled it.
+    """
+
+    label: str
+    score: float
+    source: str
+    rank: str | None = None
+    counted: bool = True
+    needs_review: bool = False
+    review_reasons: list[str] = field(default_factory=list)
+    speciesnet: Prediction | None = None
+    previous: Prediction | None = None

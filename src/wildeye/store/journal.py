@@ -2,18 +2,25 @@
 
 Crash safety comes from SQLite itself: every batch of results is one transaction in WAL mode with
 synchronous=FULL, so `kill -9` at any moment leaves either the whole batch or none of it. A resumed run
-processes exactly the media still `pending`. One writer at a time: an exclusive lock file (flock, released by
-the OS when a process dies, so a killed run never leaves a stale lock).
+processes exactly the media still `pending`. One writer at a time: an exclusive POSIX record lock on
+`journal.lock` (fcntl F_SETLK). Such a lock belongs to the process that took it: the kernel drops it when that
+process dies, however it dies, and a forked child (a DataLoader worker) never holds it, so a killed run can
+never block the next one. A run that died while `running` is closed as `interrupted` by the next writer.
+
+Schema 2 keeps each box's decision in its own row (`detections`: the box, its classifications, wildeye's
+decision and SpeciesNet's), so readers never re-derive which prediction belongs to which box.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
 import os
 import socket
 import sqlite3
+import struct
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,12 +28,14 @@ from typing import Iterable, Iterator
 
 from wildeye import __version__
 from wildeye.errors import EXIT_LOCKED, WildeyeError
-from wildeye.inference.types import Detection, Prediction
+from wildeye.inference.types import BoxDecision, Detection, Prediction
 
 logger = logging.getLogger(__name__)
 
 JOURNAL_NAME = "journal.sqlite"
-SCHEMA_VERSION = 1
+LOCK_NAME = "journal.lock"
+_HELD: dict[int, str] = {}  # lock descriptors this process holds -> run folder
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,14 +61,19 @@ CREATE TABLE IF NOT EXISTS detections (
     path TEXT NOT NULL, idx INTEGER NOT NULL,
     category TEXT NOT NULL, conf REAL NOT NULL,
     x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
-    classifications TEXT,            -- JSON [[label, score], ...], best first
+    classifications TEXT,            -- JSON [[label, score], ...], best first: the classifier on this box's crop
+    label TEXT, score REAL, source TEXT, rank TEXT,  -- the ensemble's decision for this box (NULL: none)
+    counted INTEGER,                 -- the box takes part in its image's decision
+    needs_review INTEGER, review_reasons TEXT,
+    sn_label TEXT, sn_score REAL, sn_source TEXT,    -- SpeciesNet's own answer for a classified box
+    previous TEXT,                   -- JSON {label, score, source}: the box's answer before its burst relabelled it
     PRIMARY KEY (path, idx)
 );
 CREATE TABLE IF NOT EXISTS decisions (
     path TEXT PRIMARY KEY,
     label TEXT NOT NULL, score REAL NOT NULL, source TEXT NOT NULL,
     needs_review INTEGER NOT NULL, review_reasons TEXT,
-    detections TEXT                  -- JSON list of per-detection predictions
+    detections TEXT                  -- schema 1 only: per-box predictions (now in the detections table)
 );
 CREATE TABLE IF NOT EXISTS human_labels (
     path TEXT PRIMARY KEY,
@@ -157,6 +171,47 @@ class Journal:
             self.set_meta("schema_version", SCHEMA_VERSION)
         elif int(row[0]) > SCHEMA_VERSION:
             raise WildeyeError(f"run journal {self.path} was written by a newer wildeye", "upgrade wildeye")
+        elif int(row[0]) < SCHEMA_VERSION:
+            if self._lock_fd is None:
+                raise WildeyeError(f"run journal {self.path} has an older layout (schema {row[0]})",
+                                   "run `wildeye run` on it once to upgrade it")
+            self._migrate(int(row[0]))
+
+    def _migrate(self, version: int) -> None:
+        """Schema 1 -> 2: per-box decisions move from decisions.detections (a JSON list, one prediction per box at
+        or above the run's detection threshold, in box order) into their boxes' rows."""
+        with self.transaction():
+            if version < 2:
+                have = {r[1] for r in self.conn.execute("PRAGMA table_info(detections)")}
+                for column, kind in (("label", "TEXT"), ("score", "REAL"), ("source", "TEXT"), ("rank", "TEXT"),
+                                     ("counted", "INTEGER"), ("needs_review", "INTEGER"),
+                                     ("review_reasons", "TEXT"), ("sn_label", "TEXT"), ("sn_score", "REAL"),
+                                     ("sn_source", "TEXT"), ("previous", "TEXT")):
+                    if column not in have:
+                        self.conn.execute(f"ALTER TABLE detections ADD COLUMN {column} {kind}")
+                threshold = self._last_detection_threshold()
+                rows = []
+                for path, per_box in self.conn.execute("SELECT path, detections FROM decisions"):
+                    predictions = json.loads(per_box or "[]")
+                    boxes = [r[0] for r in self.conn.execute(
+                        "SELECT idx FROM detections WHERE path=? AND conf>=? ORDER BY idx", (path, threshold))]
+                    for idx, pred in zip(boxes, predictions):
+                        rows.append((pred.get("label"), pred.get("score"), pred.get("source"),
+                                     int(pred.get("label") != "blank"), int(bool(pred.get("needs_review"))),
+                                     json.dumps(pred.get("review_reasons") or []), path, idx))
+                self.conn.executemany("UPDATE detections SET label=?, score=?, source=?, counted=?, needs_review=?,"
+                                      " review_reasons=? WHERE path=? AND idx=?", rows)
+                self.conn.execute("UPDATE decisions SET detections=NULL")
+            self.set_meta("schema_version", SCHEMA_VERSION)
+        logger.info("run journal %s upgraded from schema %d to %d", self.path, version, SCHEMA_VERSION)
+
+    def _last_detection_threshold(self) -> float:
+        row = self.conn.execute("SELECT config FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
+        try:
+            value = json.loads(row[0])["ensemble"]["detection_threshold"] if row else None
+        except (TypeError, KeyError, ValueError):
+            value = None
+        return float(value) if isinstance(value, (int, float)) else 0.2
 
     # -- meta and runs ---------------------------------------------------------------------------------------
 
@@ -166,6 +221,15 @@ class Journal:
 
     def set_meta(self, key: str, value) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def close_stale_runs(self) -> int:
+        """Runs left `running` by a process that died (kill -9, power cut) become `interrupted`. Only called by
+        the lock holder, so no run can still be live; returns how many were closed."""
+        with self.transaction():
+            cursor = self.conn.execute(
+                "UPDATE runs SET status='interrupted', finished=COALESCE((SELECT MAX(processed_at) FROM media"
+                " WHERE media.run_id=runs.run_id), started) WHERE status='running'")
+            return cursor.rowcount
 
     def start_run(self, config: dict, models: dict) -> int:
         cursor = self.conn.execute(
@@ -260,22 +324,52 @@ class Journal:
                                   [(reason, run_id, now, p) for p, reason in failed.items()])
 
     def detections(self) -> dict[str, list[Detection]]:
+        """Every box by path, in box order, each with its classifications and its decision (`Detection.decision`,
+        None where the ensemble gave it none)."""
         result: dict[str, list[Detection]] = {}
-        for path, category, conf, x, y, w, h, cls in self.conn.execute(
-                "SELECT path, category, conf, x, y, w, h, classifications FROM detections ORDER BY path, idx"):
+        for (path, category, conf, x, y, w, h, cls, label, score, source, rank, counted, review, reasons,
+             sn_label, sn_score, sn_source, previous) in self.conn.execute(
+                "SELECT path, category, conf, x, y, w, h, classifications, label, score, source, rank, counted,"
+                " needs_review, review_reasons, sn_label, sn_score, sn_source, previous"
+                " FROM detections ORDER BY path, idx"):
+            decision = None
+            if label is not None:
+                prev = json.loads(previous) if previous else None
+                decision = BoxDecision(label, score, source, rank, bool(counted), bool(review),
+                                       json.loads(reasons or "[]"),
+                                       Prediction(sn_label, sn_score, sn_source) if sn_label is not None else None,
+                                       Prediction(prev["label"], prev["score"], prev["source"]) if prev else None)
             result.setdefault(path, []).append(
-                Detection(category, conf, (x, y, w, h), [tuple(c) for c in json.loads(cls)] if cls else []))
+                Detection(category, conf, (x, y, w, h), [tuple(c) for c in json.loads(cls)] if cls else [], decision))
         return result
 
-    def write_decisions(self, decisions: dict[str, tuple[Prediction, list[Prediction]]]) -> None:
+    def write_decisions(self, decisions: dict) -> None:
+        """The ensemble's decisions (path -> ensemble.ImageDecision): the image's in `decisions`, each box's in
+        its own `detections` row. Replaces every earlier decision, in one transaction."""
+        image_rows, box_rows = [], []
+        for path, d in decisions.items():
+            p = d.prediction
+            image_rows.append((path, p.label, p.score, p.source, int(p.needs_review), json.dumps(p.review_reasons)))
+            for idx, box in enumerate(d.detections):
+                bp, sn, prev = box.prediction, box.speciesnet, box.previous
+                box_rows.append((
+                    bp.label if bp else None, bp.score if bp else None, bp.source if bp else None, box.rank,
+                    int(box.counted), int(bp.needs_review) if bp else 0,
+                    json.dumps(bp.review_reasons) if bp else None,
+                    sn.label if sn else None, sn.score if sn else None, sn.source if sn else None,
+                    json.dumps({"label": prev.label, "score": prev.score, "source": prev.source}) if prev else None,
+                    path, idx))
         with self.transaction():
             self.conn.execute("DELETE FROM decisions")
+            self.conn.execute("UPDATE detections SET label=NULL, score=NULL, source=NULL, rank=NULL, counted=NULL,"
+                              " needs_review=NULL, review_reasons=NULL, sn_label=NULL, sn_score=NULL,"
+                              " sn_source=NULL, previous=NULL")
             self.conn.executemany(
-                "INSERT INTO decisions(path, label, score, source, needs_review, review_reasons, detections)"
-                " VALUES (?,?,?,?,?,?,?)",
-                [(path, p.label, p.score, p.source, int(p.needs_review), json.dumps(p.review_reasons),
-                  json.dumps([vars(d) for d in dets])) for path, (p, dets) in decisions.items()],
-            )
+                "INSERT INTO decisions(path, label, score, source, needs_review, review_reasons) VALUES (?,?,?,?,?,?)",
+                image_rows)
+            self.conn.executemany(
+                "UPDATE detections SET label=?, score=?, source=?, rank=?, counted=?, needs_review=?,"
+                " review_reasons=?, sn_label=?, sn_score=?, sn_source=?, previous=? WHERE path=? AND idx=?", box_rows)
 
     def decisions(self) -> dict[str, Prediction]:
         return {r[0]: Prediction(r[1], r[2], r[3], bool(r[4]), json.loads(r[5] or "[]"))
@@ -390,25 +484,67 @@ def _salvage_human_labels(damaged: Path) -> list[tuple]:
 
 
 def _acquire_lock(folder: Path, wait: bool) -> int:
+    """An exclusive POSIX record lock on OUT/journal.lock (see the module docstring for why not flock).
+
+    With `wait`, says once on stderr whom it waits for, then blocks until the holder finishes or dies.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    lock_path = folder / "journal.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-    except BlockingIOError:
-        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-        os.close(fd)
-        raise JournalLocked(f"another wildeye run is using {folder} ({holder})",
-                            "wait for it to finish, or pass --wait to queue behind it")
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EAGAIN):
+            os.close(fd)
+            raise
+        holder = _holder(fd)
+        if not wait:
+            os.close(fd)
+            raise JournalLocked(f"another wildeye run is using {folder} ({holder})",
+                                "wait for it to finish, or pass --wait to queue behind it") from None
+        logger.warning("waiting for the run holding %s (%s)", folder, holder)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}".encode(), 0)
+    _HELD[fd] = str(folder.resolve())
     return fd
+
+
+def _holder(fd: int) -> str:
+    text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+    return text or "another process"
+
+
+def is_locked(folder: str | Path) -> str | None:
+    """Who holds the journal lock of a run folder (a run in progress), or None; takes and drops no lock.
+
+    A POSIX lock dies with any close of the file in its process, so this process's own lock is answered from
+    memory without opening the file."""
+    if str(Path(folder).resolve()) in _HELD.values():
+        return f"pid {os.getpid()} (this process)"
+    path = Path(folder) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        probe = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        owner = fcntl.fcntl(fd, fcntl.F_GETLK, probe)
+        kind = struct.unpack("hhqqi", owner)[0]
+        return _holder(fd) if kind != fcntl.F_UNLCK else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _release_lock(fd: int | None) -> None:
     if fd is not None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        _HELD.pop(fd, None)
+        os.close(fd)  # closing the descriptor releases the process's record lock
 
 
 def _now() -> str:
