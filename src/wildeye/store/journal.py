@@ -29,6 +29,7 @@ from typing import Iterable, Iterator
 from wildeye import __version__
 from wildeye.errors import EXIT_LOCKED, WildeyeError
 from wildeye.inference.types import BoxDecision, Detection, Prediction
+from wildeye.store.salvage import salvage_rows
 
 logger = logging.getLogger(__name__)
 
@@ -459,28 +460,20 @@ def _recover(path: Path, exc: Exception) -> sqlite3.Connection:
 
 
 def _salvage_human_labels(damaged: Path) -> list[tuple]:
-    """Read human_labels from a damaged journal; a truncated file is padded back to its declared size first."""
-    import shutil
-    import tempfile
+    """Read human_labels from a damaged journal wherever its pages survive (SQLite first, then page by page).
 
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "salvage.sqlite"
-        shutil.copyfile(damaged, copy)
-        header = copy.read_bytes()[:100]
-        if len(header) == 100 and header.startswith(b"SQLite format 3\x00"):
-            page_size = int.from_bytes(header[16:18], "big") or 65536
-            declared = int.from_bytes(header[28:32], "big") * page_size
-            if declared > copy.stat().st_size:
-                with open(copy, "ab") as f:
-                    f.truncate(declared)
+    A row whose boxes are not JSON (an overflow page reused for something else) is dropped, not carried over.
+    """
+    rows = []
+    for row in salvage_rows(damaged, SCHEMA, "human_labels"):
         try:
-            old = sqlite3.connect(copy)
-            rows = old.execute("SELECT path, label, count, boxes, verified, reviewer, reviewed_at, origin"
-                               " FROM human_labels").fetchall()
-            old.close()
-            return rows
-        except sqlite3.DatabaseError:
-            return []
+            if row[3] is not None:
+                json.loads(row[3])
+        except ValueError:
+            logger.warning("salvaged human label for %s has unreadable boxes: dropped", row[0])
+            continue
+        rows.append(row)
+    return rows
 
 
 def _acquire_lock(folder: Path, wait: bool) -> int:
