@@ -274,3 +274,125 @@ def test_importing_the_cli_loads_no_report_dependencies():
             "print([m for m in ('matplotlib', 'pandas', 'frictionless', 'PIL') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_dollar_signs_in_ids_and_labels_are_plain_text_in_plots(tmp_path, monkeypatch):
+    """matplotlib reads `$...$` as maths: `$^$` stopped the report, `$x^2$` was drawn as x squared."""
+    from matplotlib.text import Text
+
+    from wildeye.reports import html as html_mod
+
+    odd = {"deployment_id": "$^$", "latitude": 28.1, "longitude": 84.2, "timezone": "+05:45"}
+    frames = [("d/001.JPG", "$^$", "2024-05-01T10:00:00+05:45", [box("$x^2$")]),
+              ("d/002.JPG", "$^$", "2024-05-01T22:00:00+05:45", [box(FOX)])]
+    out = make_run(tmp_path, [odd], frames)
+    proc = run_report(out, "--to", tmp_path / "rep", "--json", "--no-gallery")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "$^$" in page and "$x^2$" in page
+
+    drawn: list[Text] = []
+    original = html_mod._png
+
+    def keep_texts(fig):
+        result = original(fig)  # draws the figure, so tick labels hold their final text
+        drawn.extend(t for t in fig.findobj(Text) if "$" in t.get_text())
+        return result
+
+    monkeypatch.setattr(html_mod, "_png", keep_texts)
+    build_report(out, tmp_path / "rep2", gallery=False)
+    assert {"$^$", "$x^2$"} <= {t.get_text() for t in drawn}
+    assert all(not t.get_parse_math() for t in drawn)
+    import matplotlib
+
+    assert matplotlib.rcParams["text.parse_math"]  # only the report's plots are plain, not the process
+
+
+def test_csv_cells_that_spreadsheets_would_run_are_neutralised(tmp_path):
+    pytest.importorskip("frictionless")
+    from wildeye.reports.camtrapdp import validate_package
+    from wildeye.reports.tables import spreadsheet_safe
+
+    evil = '=HYPERLINK("http://x","y")'
+    deps = [{"deployment_id": evil, "location_name": "@ridge", "latitude": -12.5, "longitude": 84.2,
+             "timezone": "+05:45", "deployment_start": "2024-05-01T00:00:00", "deployment_end": "2024-05-03T00:00:00"},
+            {"deployment_id": "-12.5", "latitude": 28.3, "longitude": 84.5, "timezone": "+05:45",
+             "deployment_start": "2024-05-01T00:00:00", "deployment_end": "2024-05-03T00:00:00"}]
+    frames = [("a/001.JPG", evil, "2024-05-01T10:00:00+05:45", [box(FOX)]),
+              ("b/001.JPG", "-12.5", "2024-05-01T11:00:00+05:45", [box("+cmd|' /C calc'!A0")])]
+    out = make_run(tmp_path, deps, frames)
+    build_report(out, tmp_path / "rep", gallery=False)
+    rep = tmp_path / "rep"
+    for name in ("sightings.csv", "effort.csv", "rai.csv", "species.csv", "diel_activity.csv"):
+        with open(rep / name, newline="", encoding="utf-8") as f:
+            cells = [c for row in csv.reader(f) for c in row]
+        risky = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r") and c != "-12.5"]
+        assert risky == [], (name, risky)
+    sightings = {r["deployment_id"]: r for r in read_csv(rep / "sightings.csv")}
+    assert set(sightings) == {"'" + evil, "-12.5"}  # a genuine number stays a number
+    assert sightings["-12.5"]["species"] == "'+cmd|' /C calc'!A0"
+    effort = {r["deployment_id"]: r for r in read_csv(rep / "effort.csv")}
+    assert effort["'" + evil]["location_name"] == "'@ridge" and effort["'" + evil]["latitude"] == "-12.5"
+    assert [spreadsheet_safe(v) for v in ("-3", "+4.5e2", "\tx", "\rx", "a=b", 7, None)] == \
+        ["-3", "+4.5e2", "'\tx", "'\rx", "a=b", 7, None]
+
+    # the Camtrap DP package is data, kept exact: IDs join across its tables and it still validates
+    package = rep / "camtrap-dp"
+    assert validate_package(package) == []
+    ids = {t: {r["deploymentID"] for r in read_csv(package / f"{t}.csv")} for t in ("deployments", "media",
+                                                                                    "observations")}
+    assert ids["deployments"] == ids["media"] == ids["observations"] == {evil, "-12.5"}
+
+
+def add_pending(out: Path, paths: list[str]) -> None:
+    """Frames a run has scanned but not yet processed."""
+    with Journal.open(out) as journal:
+        journal.add_media([MediaFile(path=p, kind="image", size=1, mtime="2024-05-01T12:00:00", content_hash=p,
+                                     timestamp="2024-05-01T12:00:00+05:45", deployment_id="A") for p in paths])
+
+
+def test_report_says_frames_are_pending_and_a_run_is_in_progress(tmp_path):
+    out = make_run(tmp_path, [DEP_A], [("A/001.JPG", "A", "2024-05-01T10:00:00+05:45", [box(FOX)])])
+    add_pending(out, ["A/002.JPG", "A/003.JPG"])
+    proc = run_report(out, "--to", tmp_path / "rep", "--json", "--no-gallery")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["pending"] == 2 and summary["run_in_progress"] is False
+    assert any("2 frames still pending" in n for n in summary["notes"])
+    assert not any("in progress" in n for n in summary["notes"])
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "2 frames still pending" in page and "in progress" not in page
+
+    with Journal.open(out):  # a live run holds the journal's lock
+        locked = run_report(out, "--to", tmp_path / "rep2", "--no-gallery")
+    assert locked.returncode == 0, locked.stderr
+    assert "2 frames still pending" in locked.stderr and "a run is in progress" in locked.stderr
+    assert "a run is in progress" in (tmp_path / "rep2" / "report.html").read_text()
+    assert (out / "journal.lock").exists()
+    after = json.loads(run_report(out, "--to", tmp_path / "rep3", "--json", "--no-gallery").stdout)
+    assert after["run_in_progress"] is False  # the lock went with its holder
+
+
+def test_sighting_hook_gets_paths_that_open_for_names_that_are_not_utf8(tmp_path):
+    from wildeye.names import record_name
+    from wildeye.reports.alerts import Sighting, notify
+
+    real = os.fsdecode(os.fsencode(tmp_path) + b"/cam/bad\xffname.jpg")
+    write_frame(Path(real), size=(32, 32))
+    record = "cam/" + record_name(os.path.basename(real))
+    sighting = Sighting(label=LEOPARD, name="snow leopard", deployment_id="cam", sequence_id="s1", start=None,
+                        end=None, frames=1, score=0.9, files=[record], flagship=True)
+    check = f"{sys.executable} -c \"import os; open(os.environ['WILDEYE_FILES'], 'rb').close()\""
+    outcomes = notify(check, [sighting], str(tmp_path))
+    assert outcomes[0]["returncode"] == 0, outcomes
+
+
+def test_gallery_finds_a_frame_whose_name_is_not_utf8(tmp_path):
+    from wildeye.names import fs_name
+
+    out = make_run(tmp_path, [DEP_A], [("A/bad\\xffname.JPG", "A", "2024-05-01T10:00:00+05:45", [box(FOX)])])
+    write_frame(tmp_path / "card" / fs_name("A/bad\\xffname.JPG"), size=(400, 300))
+    assert not (tmp_path / "card" / "A" / "bad\\xffname.JPG").exists()
+    build_report(out, tmp_path / "rep")
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "image not found" not in page and "data:image/jpeg;base64," in page

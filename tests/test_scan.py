@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
+import zlib
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from clihelp import run_cli, run_json
@@ -13,6 +16,7 @@ from imagegen import write_frame
 
 from wildeye.ingest.manifest import Manifest, ScanSettings
 from wildeye.ingest.scan import scan, summarize
+from wildeye.names import fs_name, media_path, record_name
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
 
@@ -142,6 +146,79 @@ def _with_broken_exif(jpeg: bytes) -> bytes:
     payload = b"Exif\x00\x00MM\x00\x2a\x00\x00\xff\xf0" + b"\x13" * 20
     segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
     return jpeg[:2] + segment + jpeg[2:]
+
+
+def test_name_that_is_not_utf8_is_recorded_as_text_and_opens(tmp_path):
+    """Cards hold names in legacy encodings; Python gives them lone surrogates, which JSON and SQLite refuse."""
+    write_frame(tmp_path / "cam" / "good.jpg", T0, serial="SN-1")
+    bad = Path(os.fsdecode(os.fsencode(tmp_path / "cam") + b"/bad\xffname.jpg"))
+    write_frame(bad, T0 + timedelta(seconds=1), serial="SN-2", size=(120, 80), seed=1)
+    proc = run_cli("scan", tmp_path, "--json")
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+    manifest = Manifest.read(tmp_path / "wildeye" / "manifest.json")
+    record = by_name(manifest)["bad\\xffname.jpg"]  # the four characters \xff, as text
+    assert record.path == "cam/bad\\xffname.jpg" and record.usable
+    assert (record.serial, record.width, record.height, record.size) == ("SN-2", 120, 80, bad.stat().st_size)
+    assert by_name(manifest)["good.jpg"].usable
+    assert fs_name(record.path) == os.fsdecode(b"cam/bad\xffname.jpg")
+    with open(tmp_path / fs_name(record.path), "rb") as f:
+        assert f.read() == bad.read_bytes()
+
+
+def test_record_names_round_trip_and_a_literal_twin_wins(tmp_path):
+    for raw in (b"bad\xffname.jpg", b"trunc\xe2\x82.jpg", b"\xed\xa0\x80x.jpg", "caf\u00e9.jpg".encode()):
+        name = os.fsdecode(raw)
+        assert record_name(name).encode("utf-8") and fs_name(record_name(name)) == name
+    assert record_name("café.jpg") == "café.jpg" and fs_name("café.jpg") == "café.jpg"
+    assert fs_name("plain\\x41.jpg") == "plain\\x41.jpg"  # only escapes of bytes >= 0x80 mean a byte
+    # the one ambiguity: a file literally named "twin\\xff.jpg" beside the byte-named one
+    write_frame(tmp_path / "cam" / "twin\\xff.jpg", T0)
+    write_frame(Path(os.fsdecode(os.fsencode(tmp_path / "cam") + b"/twin\xff.jpg")), T0, seed=1)
+    manifest = scan(tmp_path)
+    assert [r.path for r in manifest.files] == ["cam/twin\\xff.jpg"]
+    assert media_path(tmp_path, "cam/twin\\xff.jpg") == tmp_path / "cam" / "twin\\xff.jpg"
+    assert [s.code for s in manifest.skipped] == ["cam/twin\\xff.jpg"] and "rename" in manifest.skipped[0].reason
+
+
+def test_fifo_and_device_with_a_media_name_are_never_opened(tmp_path):
+    write_frame(tmp_path / "cam" / "ok.jpg", T0)
+    os.mkfifo(tmp_path / "cam" / "pipe.jpg")  # opening it would block until a writer came
+    os.symlink("/dev/null", tmp_path / "cam" / "null.jpg")
+    files = by_name(scan(tmp_path))
+    assert files["ok.jpg"].usable
+    assert files["pipe.jpg"].failure.code == "not_a_regular_file"
+    assert files["pipe.jpg"].failure.reason.startswith("a FIFO (named pipe), not a file")
+    assert files["null.jpg"].failure.code == "not_a_regular_file"
+    assert "character device" in files["null.jpg"].failure.reason
+
+
+def png_header(path: Path, width: int, height: int) -> Path:
+    """A PNG that claims width x height but holds one row of pixels: enough for a header probe, a few bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_very_large_images_are_flagged_and_huge_ones_fail_without_warnings(tmp_path):
+    write_frame(tmp_path / "cam" / "ok.jpg", T0)
+    png_header(tmp_path / "cam" / "pano.png", 10_000, 10_000)  # 100 MP: PIL warns
+    png_header(tmp_path / "cam" / "huge.png", 16_000, 12_000)  # 192 MP: PIL refuses
+    proc = run_cli("scan", tmp_path)
+    assert proc.returncode == 1
+    assert "Warning" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    files = by_name(Manifest.read(tmp_path / "wildeye" / "manifest.json"))
+    pano, huge = files["pano.png"], files["huge.png"]
+    assert pano.usable and (pano.width, pano.height) == (10_000, 10_000)
+    very_large = [f.reason for f in pano.flags if f.code == "very_large"]
+    assert len(very_large) == 1 and "100 MP" in very_large[0]
+    assert huge.failure.code == "too_large" and (huge.width, huge.height) == (16_000, 12_000)
+    assert "192 MP" in huge.failure.reason and "179 MP safety limit" in huge.failure.reason
 
 
 def test_symlink_loop_is_skipped_not_followed_forever(tmp_path):

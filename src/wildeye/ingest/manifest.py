@@ -99,7 +99,8 @@ class Manifest(BaseModel):
     hash_method: str
     deployments: list[DeploymentInfo]
     files: list[MediaFile]
-    skipped: list[Flag] = Field(default_factory=list)  # folders not entered (loops, unreadable); code = path
+    # folders not entered (loops, unreadable) and files whose record name another file has; code = path
+    skipped: list[Flag] = Field(default_factory=list)
     ignored: int = 0  # OS junk and non-media files
     elapsed_s: float = 0.0
 

@@ -18,6 +18,7 @@ from wildeye.ingest.manifest import DeploymentInfo, Flag, Manifest, MediaFile, S
 from wildeye.ingest.media import FULL_HASH, QUICK_HASH, probe
 from wildeye.ingest.sequences import assign_sequences
 from wildeye.ingest.walk import walk_media
+from wildeye.names import media_path, record_name
 
 EARLIEST_PLAUSIBLE = datetime(2000, 1, 1)  # before this a trap's clock was reset, not set
 Progress = Callable[[int, int], None]  # (done, total)
@@ -38,18 +39,19 @@ def scan(source: Path, settings: ScanSettings | None = None, out_dir: Path | Non
     files: list[MediaFile] = []
     with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=settings.workers) as pool:
         warnings.filterwarnings("ignore", category=UserWarning, module="PIL")  # bad EXIF is flagged per file
+        warnings.filterwarnings("ignore", category=_bomb_warning())  # very large frames are flagged per file
         for record in pool.map(lambda found: probe(source, found, settings.full_hash), walked.media):
             files.append(record)
             if on_progress:
                 on_progress(len(files), total)
 
     _mark_duplicates(source, files, settings.full_hash)
-    deployments = _place_in_time(files, table, source.name)
+    deployments = _place_in_time(files, table, record_name(source.name))
     assign_sequences(files, settings.sequence_gap_s)
     return Manifest(
         wildeye_version=__version__,
         created=datetime.now().astimezone().isoformat(timespec="seconds"),
-        source=str(source),
+        source=record_name(str(source)),
         settings=settings,
         hash_method=FULL_HASH if settings.full_hash else QUICK_HASH,
         deployments=deployments,
@@ -58,6 +60,12 @@ def scan(source: Path, settings: ScanSettings | None = None, out_dir: Path | Non
         ignored=walked.ignored,
         elapsed_s=round(time.perf_counter() - started, 3),
     )
+
+
+def _bomb_warning() -> type[Warning]:
+    from PIL import Image
+
+    return Image.DecompressionBombWarning
 
 
 def _deployments_table(source: Path, settings: ScanSettings) -> list[dep.Deployment]:
@@ -76,7 +84,8 @@ def _mark_duplicates(source: Path, files: list[MediaFile], full_hash: bool) -> N
     for members in groups.values():
         first = members[0]
         for other in members[1:]:
-            if full_hash or filecmp.cmp(source / first.path, source / other.path, shallow=False):
+            if full_hash or filecmp.cmp(media_path(source, first.path), media_path(source, other.path),
+                                        shallow=False):
                 other.duplicate_of = first.path
                 other.flag("duplicate", f"same content as {first.path}")
 

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wildeye.names import record_name
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov"})
 
@@ -17,7 +19,7 @@ JUNK_DIRS = frozenset({".spotlight-v100", ".trashes", ".fseventsd", ".temporaryi
 
 @dataclass(frozen=True)
 class Found:
-    path: str  # relative to the source, POSIX separators
+    path: str  # relative to the source, POSIX separators, as a record name (see wildeye.names)
     kind: str  # "image" or "video"
 
 
@@ -38,7 +40,11 @@ def media_kind(name: str) -> str | None:
 
 
 def walk_media(source: Path, exclude: Path | None = None) -> WalkResult:
-    """Walk `source` depth-first in sorted order, following directory symlinks once per real directory."""
+    """Walk `source` depth-first in sorted order, following directory symlinks once per real directory.
+
+    Paths come back as record names (`wildeye.names.record_name`), so a name that is not valid UTF-8 is
+    recorded as text; open them with `wildeye.names.media_path`.
+    """
     result = WalkResult()
     source = Path(source)
     excluded = _real_id(exclude) if exclude is not None and exclude.exists() else None
@@ -57,8 +63,14 @@ def walk_media(source: Path, exclude: Path | None = None) -> WalkResult:
         except OSError as exc:
             result.problems.append((rel or ".", f"directory unreadable: {exc.strerror or exc}"))
             return
+        names = {entry.name for entry in entries}
         for entry in entries:
-            child_rel = f"{rel}/{entry.name}" if rel else entry.name
+            name = record_name(entry.name)
+            child_rel = f"{rel}/{name}" if rel else name
+            if name != entry.name and name in names:
+                result.problems.append((child_rel, "name is not valid UTF-8 and, written as text, is the name of "
+                                        "another file here: skipped (rename one of them)"))
+                continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
             except OSError:

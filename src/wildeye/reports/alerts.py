@@ -8,6 +8,8 @@ import subprocess
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
+from wildeye.names import fs_name, media_path
+
 SPECIAL = {"blank", "human", "vehicle", "unknown"}
 
 
@@ -67,7 +69,7 @@ def notify(command: str, sightings: list[Sighting], source: str, timeout_s: floa
                "WILDEYE_DEPLOYMENT": sighting.deployment_id or "", "WILDEYE_SEQUENCE": sighting.sequence_id or "",
                "WILDEYE_START": sighting.start or "", "WILDEYE_END": sighting.end or "",
                "WILDEYE_FRAMES": str(sighting.frames), "WILDEYE_SCORE": str(sighting.score),
-               "WILDEYE_FILES": "\n".join(os.path.join(source, f) for f in sighting.files)}
+               "WILDEYE_FILES": "\n".join(str(media_path(fs_name(source), f)) for f in sighting.files)}
         try:
             proc = subprocess.run(command, shell=True, input=json.dumps(details), text=True, env=env,
                                   capture_output=True, timeout=timeout_s)

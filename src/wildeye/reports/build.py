@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Callable
 
 from wildeye.atomic import write_bytes_atomic, write_json_atomic
 from wildeye.errors import ConfigError
+from wildeye.names import fs_name
 from wildeye.reports.filters import ReportFilters
 
 STATE_FILE = ".wildeye-report.json"  # remembers when this folder last got a report (for --since)
@@ -25,14 +27,16 @@ OUTPUTS = {
     "html": "report.html",
 }
 STEPS = 9
+LOCK_FILE = "journal.lock"  # store.journal holds an exclusive flock on it while a run (or sync) writes the journal
 
 
 def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filters: ReportFilters | None = None,
-                 *, event_gap_s: float = 1800.0, gallery: bool = True,
+                 *, event_gap_s: float = 1800.0, gallery: bool = True, run_in_progress: bool | None = None,
                  on_progress: Callable[[int, int], None] | None = None) -> dict:
     """Write every report file into report_dir (default OUT_DIR/report); returns the summary.
 
-    out_dir is the folder `wildeye run` wrote (journal.sqlite, manifest.json).
+    out_dir is the folder `wildeye run` wrote (journal.sqlite, manifest.json). run_in_progress: None finds out
+    from the journal's lock; a run that reports on itself at its end passes False (it holds that lock).
     """
     from wildeye.reports import camtrapdp, coco_ct, effort as effort_mod, events as events_mod, frames as frames_mod
     from wildeye.reports import html as html_mod
@@ -105,6 +109,10 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     tick()
 
     processed = [f for f in frames if f.status == "done"]
+    pending = sum(f.status == "pending" for f in frames)
+    if run_in_progress is None:
+        run_in_progress = journal_locked(out_dir)
+    notes.extend(_incomplete_notes(pending, run_in_progress))
     locals_ = [f.local for f in frames if f.local is not None]
     summary = {
         "title": Path(data.source).name if data.source else out_dir.name,
@@ -112,7 +120,8 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         "frames": len(frames),
         "processed": len(processed),
         "failed": sum(f.status == "failed" for f in frames),
-        "pending": sum(f.status == "pending" for f in frames),
+        "pending": pending,
+        "run_in_progress": run_in_progress,
         "blank_frames": sum({o.kind for o in f.observations} == {frames_mod.BLANK} for f in processed),
         "animal_frames": sum(any(o.kind == frames_mod.ANIMAL for o in f.observations) for f in processed),
         "events": len(events),
@@ -128,7 +137,7 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     }
     report = {"summary": summary, "species": species, "effort": effort_rows, "sightings": sightings,
               "diel": diel, "names": names, "event_days": html_mod.event_days(events)}
-    root = Path(data.source) if data.source else None
+    root = Path(fs_name(data.source)) if data.source else None
     best = _gallery(events, names) if gallery else []
     write_bytes_atomic(paths["html"], html_mod.render(report, root, best).encode("utf-8"))
     tick()
@@ -137,6 +146,45 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     summary["report_dir"] = str(report_dir)
     summary["seconds"] = round(time.perf_counter() - started, 3)
     return summary
+
+
+def journal_locked(out_dir: Path) -> bool:
+    """Whether a live wildeye process (a run in progress) holds the journal's lock; never waits, never creates it.
+
+    Takes a shared lock on journal.lock and gives it back at once; the lock dies with its process, so a killed
+    run does not count. Where flock does not exist, says False.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fd = os.open(Path(out_dir) / LOCK_FILE, os.O_RDONLY)
+    except OSError:  # no lock file: no run has ever written here
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _incomplete_notes(pending: int, run_in_progress: bool) -> list[str]:
+    """Say so when the numbers are not final: frames not processed yet, or a run still writing the journal."""
+    notes = []
+    if pending:
+        notes.append(f"{pending} frame{'s' if pending != 1 else ''} still pending (not processed yet): their "
+                     "sightings are missing from this report; run `wildeye run` on the same folder to finish them")
+    if run_in_progress:
+        notes.append("a run is in progress (another wildeye process holds the journal): these numbers will change; "
+                     "make the report again when it has finished")
+    return notes
 
 
 def _write_json(path: Path, document: dict) -> None:

@@ -8,6 +8,11 @@ Observations are media-level (one per box, or one per frame for blank frames and
 event-level observation per independent event (sighting); media-level rows of a sighting carry its eventID.
 Times need an offset in Camtrap DP: a deployment whose time zone is unknown is written as UTC with
 `timestampIssues` true.
+
+The package's CSVs are written exactly, without the spreadsheet formula guard the report's own tables get
+(`tables.spreadsheet_safe`): they are data that GBIF, camtraptor and `wildeye train` read, where a `'` before
+an ID or a file path ("-cam2/IMG_0001.JPG", "@ridge") would change the value and break joins with other data.
+Open them in a spreadsheet with import-as-text, or use sightings.csv and effort.csv, which are guarded.
 """
 
 from __future__ import annotations
@@ -73,7 +78,7 @@ def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, t
         if not start or not end:
             problems.append(f"deployment {dep_id} has no start/end and no dated images")
         dep_rows.append(row)
-    write_csv(folder / "deployments.csv", dep_columns, dep_rows)
+    write_csv(folder / "deployments.csv", dep_columns, dep_rows, spreadsheet=False)
 
     # media and observations
     media_rows, obs_rows, undated = [], [], 0
@@ -123,8 +128,8 @@ def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, t
             "observationTags": LABEL_TAG + e.label,
             "observationComments": f"independent event: {e.n_frames} frames; best frame {e.best.path}"})
     media_columns, obs_columns = table_columns("media"), table_columns("observations")
-    write_csv(folder / "media.csv", media_columns, media_rows)
-    write_csv(folder / "observations.csv", obs_columns, obs_rows)
+    write_csv(folder / "media.csv", media_columns, media_rows, spreadsheet=False)
+    write_csv(folder / "observations.csv", obs_columns, obs_rows, spreadsheet=False)
 
     descriptor = _descriptor(data, dep_rows, media_rows, taxa, title, frames)
     if "spatial" not in descriptor:

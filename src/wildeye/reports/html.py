@@ -1,7 +1,8 @@
 """A self-contained HTML report: numbers, plots and a gallery, every image a data URI (works offline, mails well).
 
-Plots are drawn with matplotlib (Agg, imported only here). Gallery thumbnails come from the real frames under the
-run's source folder, decoded at reduced size (JPEG draft mode) with the best box drawn on them.
+Plots are drawn with matplotlib (Agg, imported only here), with maths parsing off: deployment IDs and labels are
+user text, and `$x^2$` must show as typed (and `$^$` must not stop the report). Gallery thumbnails come from the
+real frames under the run's source folder, decoded at reduced size (JPEG draft mode) with the best box drawn on them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from wildeye import __version__
+from wildeye.names import media_path
 
 THUMB = (480, 360)
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
@@ -49,11 +51,14 @@ def render(report: dict, frames_root: Path | None, gallery: list[dict]) -> str:
     cards = [("frames", s["frames"]), ("processed", s["processed"]), ("animal frames", s["animal_frames"]),
              ("blank frames", s["blank_frames"]), ("events", s["events"]), ("verified events", s["verified_events"]),
              ("species", s["species"]), ("deployments", s["deployments"]), ("camera-days", f"{s['camera_days']:.1f}")]
-    plots = [("Events per species", _species_plot(report["species"])),
-             ("Activity by hour (local time)", _diel_plot(report["diel"], report["names"])),
-             ("Events over time", _time_plot(report["event_days"])),
-             ("Effort per deployment", _effort_plot(report["effort"]))]
-    map_png = _map_plot(report["effort"])
+    if s.get("pending"):
+        cards.insert(2, ("pending", s["pending"]))
+    with _plain_text():
+        plots = [("Events per species", _species_plot(report["species"])),
+                 ("Activity by hour (local time)", _diel_plot(report["diel"], report["names"])),
+                 ("Events over time", _time_plot(report["event_days"])),
+                 ("Effort per deployment", _effort_plot(report["effort"]))]
+        map_png = _map_plot(report["effort"])
     if map_png:
         plots.append(("Deployments", map_png))
     parts = [
@@ -102,6 +107,13 @@ def render(report: dict, frames_root: Path | None, gallery: list[dict]) -> str:
 
 
 # --- plots ----------------------------------------------------------------------------------------------------
+
+
+def _plain_text():
+    """Within it, every text matplotlib draws is shown as typed: `$...$` is never parsed as maths."""
+    import matplotlib
+
+    return matplotlib.rc_context({"text.parse_math": False})
 
 
 def _figure(width=5.4, height=3.2):
@@ -223,7 +235,7 @@ def _thumbnail(root: Path | None, item: dict) -> str | None:
         return None
     from PIL import Image, ImageDraw, ImageOps
 
-    path = root / item["path"]
+    path = media_path(root, item["path"])
     try:
         with Image.open(path) as im:
             im.draft("RGB", (THUMB[0] * 2, THUMB[1] * 2))

@@ -1,9 +1,15 @@
-"""CSV tables a spreadsheet opens: sightings, effort per deployment, RAI per deployment and species, diel activity."""
+"""CSV tables a spreadsheet opens: sightings, effort per deployment, RAI per deployment and species, diel activity.
+
+These files are opened in Excel or LibreOffice, where a cell starting with `=`, `+`, `-`, `@`, tab or CR is run as
+a formula: a deployment ID or label like `=HYPERLINK(...)` would be. `spreadsheet_safe` writes such cells with a
+leading `'` (OWASP's CSV-injection rule); genuine numbers (`-12.5`) are left alone.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from wildeye.atomic import write_bytes_atomic
@@ -16,7 +22,19 @@ SIGHTINGS_COLUMNS = ["event_id", "deployment_id", "location_name", "species", "s
                      "best_bbox_height"]
 
 
-def write_csv(path: Path, columns: list[str], rows) -> int:
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value):
+    """The cell as a spreadsheet will show it as text, never run it as a formula (see the module docstring)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def write_csv(path: Path, columns: list[str], rows, *, spreadsheet: bool = True) -> int:
+    """Write one table; `spreadsheet=False` keeps every value exact, for data packages that programs read."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
@@ -24,7 +42,7 @@ def write_csv(path: Path, columns: list[str], rows) -> int:
     for row in rows:
         if isinstance(row, dict):
             row = [_cell(row.get(c)) for c in columns]
-        writer.writerow(row)
+        writer.writerow([spreadsheet_safe(v) for v in row] if spreadsheet else row)
         n += 1
     write_bytes_atomic(path, buf.getvalue().encode("utf-8"))
     return n
