@@ -103,6 +103,15 @@ class Label:
         return (self.scientific_name or self.raw).lower() if self.taxa else self.raw
 
     @property
+    def name(self) -> str:
+        """Display name keeping the label's own case (a SpeciesNet common name, a package's plain label), the
+        latin name where a SpeciesNet label has no common name, the raw label otherwise."""
+        parts = self.raw.split(";")
+        if len(parts) == 7:
+            return parts[6].strip() or self.scientific_name or self.raw
+        return self.raw.strip() or self.raw
+
+    @property
     def plain(self) -> str:
         """What wildeye writes as a decision: the kind word for special outcomes, the label itself for taxa."""
         return self.kind if self.kind in SPECIAL else self.raw
@@ -173,6 +182,11 @@ def display_name(label: str) -> str:
 
 def scientific_name(label: str) -> str | None:
     return parse(label).scientific_name
+
+
+def common_name(label: str) -> str:
+    """Display name for any label, case kept: 'snow leopard', 'Felidae', a package's 'Snow leopard'."""
+    return parse(label).name
 
 
 def is_species_level(label: str) -> bool:

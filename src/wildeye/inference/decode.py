@@ -54,10 +54,13 @@ def _truncated_images_allowed():
 
 def decode(path: str, min_side: int | None = None) -> Decoded:
     """Open, (with min_side: reduce while decoding, JPEG only), apply EXIF orientation, convert to RGB."""
+    import warnings
+
     from PIL import Image, ImageOps
 
     try:
-        with _truncated_images_allowed(), Image.open(path) as image:
+        with _truncated_images_allowed(), warnings.catch_warnings(), Image.open(path) as image:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # scan flags these frames already
             full = image.size
             scale = 1
             if min_side and image.format in ("JPEG", "MPO"):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from wildeye.inference.decode import DecodeError, decode
-from wildeye.names import fs_name
+from wildeye.names import media_path
 
 _PR_SET_PDEATHSIG = 1
 
@@ -51,7 +51,7 @@ class FrameDataset:
         path = self.paths[index]
         started = time.perf_counter()
         try:
-            decoded = decode(str(self.source / fs_name(path)), self.min_side)
+            decoded = decode(str(media_path(self.source, path)), self.min_side)
             boxed = self.prepare(decoded.image) if self.prepare is not None else None
             frame, error = Frame(torch.from_numpy(decoded.image), boxed), None
         except DecodeError as exc:

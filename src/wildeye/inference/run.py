@@ -18,6 +18,7 @@ from wildeye.atomic import write_json_atomic
 from wildeye.config import RunConfig
 from wildeye.errors import ConfigError, NothingToDo
 from wildeye.ingest.manifest import MANIFEST_NAME, Manifest, ScanSettings
+from wildeye.names import record_name
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +96,12 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                               "check that the card is mounted and the path is right")
         manifest.write(out_dir / MANIFEST_NAME)
         models = load_models(config, device)
+        if config.ensemble.detection_threshold is None:  # the detector's published threshold (redwood: 0.3)
+            typical = models.info["detector"]["typical_detection_threshold"]
+            config = config.model_copy(update={"ensemble": config.ensemble.model_copy(
+                update={"detection_threshold": typical})})
         _check_fingerprint(journal, _fingerprint(config, models.info), rerun)
-        journal.set_meta("source", str(Path(source).resolve()))
+        journal.set_meta("source", record_name(str(Path(source).resolve())))
         journal.add_media(manifest.files)
         pending = journal.pending()
         run_id = journal.start_run(config.model_dump(mode="json"), models.info)
@@ -157,7 +162,7 @@ def _write_report(out_dir: Path, log) -> dict:
     from wildeye.reports.build import build_report
 
     try:
-        build_report(out_dir)
+        build_report(out_dir, run_in_progress=False)  # this run holds the lock and is done
     except Exception as exc:  # noqa: BLE001  (any report bug: the run's results are safe in the journal)
         logger.warning("report not written: %s: %s (the run's results are in the journal; try `wildeye report %s`)",
                        type(exc).__name__, exc, out_dir)

@@ -8,9 +8,8 @@ import subprocess
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
+from wildeye.labels import TAXON, common_name, kind, matches
 from wildeye.names import fs_name, media_path
-
-SPECIAL = {"blank", "human", "vehicle", "unknown"}
 
 
 @dataclass
@@ -31,16 +30,14 @@ class Sighting:
 
 def new_sightings(journal, run_id: int, flagship_names: list[str]) -> list[Sighting]:
     """Animal sightings among the frames this run processed, flagship species first, then by time."""
-    from wildeye.reports.megadetector import common_name
-
     processed = set(journal.processed_in(run_id))
     labels = journal.final_labels()
     media = {m.path: m for m in journal.media()}
-    flagship = {name.lower() for name in flagship_names}
+    flagship = list(flagship_names)
     groups: dict[tuple, list[str]] = defaultdict(list)
     for path in sorted(processed):
         prediction = labels.get(path)
-        if prediction is None or prediction.label in SPECIAL or prediction.label == "animal":
+        if prediction is None or kind(prediction.label) != TAXON:
             continue
         row = media[path]
         groups[(prediction.label, row.deployment_id, row.sequence_id or path)].append(path)
@@ -52,7 +49,7 @@ def new_sightings(journal, run_id: int, flagship_names: list[str]) -> list[Sight
             label=label, name=name, deployment_id=deployment, sequence_id=sequence,
             start=times[0] if times else None, end=times[-1] if times else None, frames=len(paths),
             score=round(max(labels[p].score for p in paths), 3), files=paths,
-            flagship=name.lower() in flagship or label.lower() in flagship or _latin(label) in flagship))
+            flagship=matches(label, flagship)))
     sightings.sort(key=lambda s: (not s.flagship, s.start or "", s.sequence_id or ""))
     return sightings
 
@@ -81,6 +78,3 @@ def notify(command: str, sightings: list[Sighting], source: str, timeout_s: floa
     return outcomes
 
 
-def _latin(label: str) -> str:
-    parts = label.split(";")
-    return f"{parts[4]} {parts[5]}".strip() if len(parts) == 7 else label.lower()

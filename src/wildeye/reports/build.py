@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +26,6 @@ OUTPUTS = {
     "html": "report.html",
 }
 STEPS = 9
-LOCK_FILE = "journal.lock"  # store.journal holds an exclusive flock on it while a run (or sync) writes the journal
 
 
 def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filters: ReportFilters | None = None,
@@ -149,30 +147,10 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
 
 
 def journal_locked(out_dir: Path) -> bool:
-    """Whether a live wildeye process (a run in progress) holds the journal's lock; never waits, never creates it.
+    """Whether a live wildeye run holds the journal's lock (store.journal.is_locked: never waits, never takes it)."""
+    from wildeye.store.journal import is_locked
 
-    Takes a shared lock on journal.lock and gives it back at once; the lock dies with its process, so a killed
-    run does not count. Where flock does not exist, says False.
-    """
-    try:
-        import fcntl
-    except ImportError:
-        return False
-    try:
-        fd = os.open(Path(out_dir) / LOCK_FILE, os.O_RDONLY)
-    except OSError:  # no lock file: no run has ever written here
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
+    return is_locked(out_dir) is not None
 
 
 def _incomplete_notes(pending: int, run_in_progress: bool) -> list[str]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from wildeye import __version__
 from wildeye.atomic import write_json_atomic
-from wildeye.models.taxonomy import common_name
+from wildeye.labels import common_name
 from wildeye.reports.frames import ANIMAL, BLANK, UNCLASSIFIED, Frame, scientific_name, taxon_rank
 from wildeye.reports.tables import write_csv
 

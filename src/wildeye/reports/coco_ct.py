@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from wildeye import __version__
-from wildeye.models.taxonomy import common_name
+from wildeye.labels import common_name
 from wildeye.reports.frames import BLANK, UNCLASSIFIED, Frame
 
 

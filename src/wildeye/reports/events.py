@@ -11,7 +11,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from wildeye.models.taxonomy import common_name
+from wildeye.labels import common_name
 from wildeye.reports.frames import Frame, Observation, scientific_name
 
 DEFAULT_GAP_S = 30 * 60

@@ -14,31 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from wildeye.models.taxonomy import Taxon, common_name
+from wildeye import labels
+from wildeye.labels import common_name
 
 ANIMAL, HUMAN, VEHICLE, BLANK, UNKNOWN, UNCLASSIFIED = "animal", "human", "vehicle", "blank", "unknown", "unclassified"
 OBSERVATION_TYPES = (ANIMAL, HUMAN, VEHICLE, BLANK, UNKNOWN, UNCLASSIFIED)  # Camtrap DP observationType
-_PLAIN = {"blank": BLANK, "empty": BLANK, "human": HUMAN, "person": HUMAN, "vehicle": VEHICLE,
-          "unknown": UNKNOWN, "no cv result": UNKNOWN, "unclassified": UNCLASSIFIED}
-_HUMAN_TAXA = ("mammalia", "primates", "hominidae", "homo", "sapiens")
 DEFAULT_DETECTION_THRESHOLD = 0.2  # EnsembleConfig.detection_threshold's default
 
 
-@functools.lru_cache(maxsize=4096)
 def label_kind(label: str) -> str:
     """Camtrap DP observationType of a label: animal (any taxon, "animal" too), human, vehicle, blank, unknown."""
-    parts = label.split(";")
-    if len(parts) == 7:
-        taxa = tuple(p.strip().lower() for p in parts[1:6])
-        name = parts[6].strip().lower()
-        if all(t == "no cv result" for t in taxa):
-            return UNKNOWN
-        if taxa == _HUMAN_TAXA:
-            return HUMAN
-        if not any(taxa):
-            return _PLAIN.get(name, ANIMAL)
-        return ANIMAL
-    return _PLAIN.get(" ".join(label.split()).lower(), ANIMAL)
+    if " ".join(label.split()).lower() == UNCLASSIFIED:
+        return UNCLASSIFIED
+    kind = labels.kind(label)
+    return ANIMAL if kind == labels.TAXON else kind
 
 
 @functools.lru_cache(maxsize=4096)
@@ -47,21 +36,13 @@ def species_key(label: str) -> str:
     return common_name(label).strip().lower()
 
 
-@functools.lru_cache(maxsize=4096)
 def scientific_name(label: str) -> str:
     """Latin name for a 7-field label ("Panthera uncia", "Felidae"), "" when the label carries none."""
-    if len(label.split(";")) != 7:
-        return ""
-    name = Taxon.from_label(label).scientific_name
-    return name[:1].upper() + name[1:] if name else ""
+    return labels.scientific_name(label) or ""
 
 
-@functools.lru_cache(maxsize=4096)
 def taxon_rank(label: str) -> str | None:
-    if len(label.split(";")) != 7:
-        return None
-    level = Taxon.from_label(label).level()
-    return level
+    return labels.parse(label).rank if len(label.split(";")) == 7 else None
 
 
 @dataclass
@@ -152,8 +133,10 @@ def load(out_dir: str | Path, journal=None) -> ReportData:
         finished = [r for r in runs if r["status"] == "finished"] or runs
         last = finished[-1] if finished else {}
         config = last.get("config") or {}
-        threshold = float((config.get("ensemble") or {}).get("detection_threshold", DEFAULT_DETECTION_THRESHOLD))
         models = last.get("models") or {}
+        threshold = float((config.get("ensemble") or {}).get("detection_threshold")
+                          or (models.get("detector") or {}).get("typical_detection_threshold")
+                          or DEFAULT_DETECTION_THRESHOLD)
         frames = _read_frames(journal, deployments, threshold, models)
         for frame in frames:
             if frame.deployment_id not in deployments:
@@ -176,17 +159,22 @@ def _read_frames(journal, deployments: dict, threshold: float, models: dict) -> 
                             " WHERE status != 'duplicate' ORDER BY path"):
         frames[row[0]] = Frame(row[0], row[1] or "unknown", *row[2:])
     boxes: dict[str, list[tuple]] = {}
-    for path, category, conf, x, y, w, h, cls in conn.execute(
-            "SELECT path, category, conf, x, y, w, h, classifications FROM detections ORDER BY path, idx"):
-        boxes.setdefault(path, []).append((category, conf, (x, y, w, h), json.loads(cls) if cls else []))
-    decisions = {r[0]: r[1:] for r in conn.execute("SELECT path, label, score, source, detections FROM decisions")}
+    decided: dict[str, list[tuple]] = {}  # per path: (box, label, score) of each box the ensemble counted
+    for path, category, conf, x, y, w, h, cls, label, score, counted in conn.execute(
+            "SELECT path, category, conf, x, y, w, h, classifications, label, score, counted FROM detections"
+            " ORDER BY path, idx"):
+        box = (category, conf, (x, y, w, h), json.loads(cls) if cls else [])
+        boxes.setdefault(path, []).append(box)
+        if label is not None and counted:
+            decided.setdefault(path, []).append((box, label, score))
+    decisions = {r[0]: r[1:] for r in conn.execute("SELECT path, label, score, source FROM decisions")}
     humans = {r[0]: r[1:] for r in conn.execute(
         "SELECT path, label, count, boxes, verified, reviewer, reviewed_at FROM human_labels")}
     model = (models.get("classifier") or models.get("detector") or {}).get("name")
     for path, frame in frames.items():
         frame.boxes = boxes.get(path, [])
         decision = decisions.get(path)
-        machine = _machine_observations(frame.boxes, decision, threshold, model, frame.processed_at) \
+        machine = _machine_observations(decided.get(path, []), decision, model, frame.processed_at) \
             if decision else []
         human = humans.get(path)
         if human is not None:
@@ -200,19 +188,15 @@ def _read_frames(journal, deployments: dict, threshold: float, models: dict) -> 
     return list(frames.values())
 
 
-def _machine_observations(boxes, decision, threshold, model, at) -> list[Observation]:
-    label, score, source, per_box = decision
-    predictions = json.loads(per_box or "[]")
-    # The journal keeps one prediction per box at or above the run's detection threshold, in box order.
-    eligible = [b for b in boxes if b[1] >= threshold]
-    if len(eligible) != len(predictions):
-        eligible = sorted(boxes, key=lambda b: -b[1])[:len(predictions)]
+def _machine_observations(decided, decision, model, at) -> list[Observation]:
+    """One observation per box the ensemble counted, with that box's own decision (the journal keeps it per box)."""
+    label, score, source = decision
     out = []
-    for box, pred in zip(eligible, predictions):
-        kind = label_kind(pred["label"])
+    for box, box_label, box_score in decided:
+        kind = label_kind(box_label)
         if kind == BLANK:
             continue  # the classifier says the box holds nothing: not counted
-        out.append(Observation(pred["label"], kind, 1, float(pred["score"]), tuple(box[2]), float(box[1]), box[0],
+        out.append(Observation(box_label, kind, 1, float(box_score), tuple(box[2]), float(box[1]), box[0],
                                "machine", model, at))
     if label_kind(label) != BLANK and species_key(label) not in {o.key for o in out}:
         # a burst label given to a frame whose boxes did not say it (or that has none)

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from wildeye.inference.types import CATEGORY_IDS, DETECTION_CATEGORIES
-from wildeye.models.taxonomy import common_name
+from wildeye.labels import common_name
 from wildeye.reports.frames import ANIMAL, BLANK, HUMAN, VEHICLE, Frame, label_kind
 from wildeye.reports.megadetector import CONF_DIGITS, COORD_DIGITS, FORMAT_VERSION
 

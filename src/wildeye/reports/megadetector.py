@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from wildeye.inference.types import CATEGORY_IDS, DETECTION_CATEGORIES
+from wildeye.labels import CATEGORY_IDS, DETECTION_CATEGORIES, common_name
 
 FORMAT_VERSION = "1.6"
 CONF_DIGITS = 3
@@ -38,12 +38,6 @@ class _Categories:
         return self._by_name[name]
 
 
-def common_name(label: str) -> str:
-    """SpeciesNet labels are 'uuid;class;order;family;genus;species;common name'; plain labels are already names."""
-    parts = label.split(";")
-    if len(parts) == 7:
-        return parts[6] or next((p for p in reversed(parts[1:6]) if p), label)
-    return label
 
 
 def megadetector_output(journal, detector_info: dict, classifier_name: str | None = None,

@@ -76,7 +76,7 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
                    if d.get("species")}
         prepare_review(dataset, labels=sorted(labels), flagship=ensemble.cfg.flagship_species,
                        review_threshold=ensemble.cfg.review_threshold)
-    dataset.info.update({"detection_threshold": ensemble.cfg.detection_threshold,
+    dataset.info.update({"detection_threshold": ensemble.detection_threshold,
                          "review_threshold": ensemble.cfg.review_threshold, "wildeye_out_dir": str(out_dir.resolve()), "wildeye_source": str(source),
                          "wildeye_synced_at": datetime.now().astimezone().isoformat(timespec="seconds")})
     dataset.save()
@@ -149,7 +149,7 @@ def _ensemble(run_config: dict):
 def _machine_values(media, detections, decisions, deployments, models, source: Path, ensemble) -> dict:
     from bson import ObjectId
 
-    from wildeye.inference.ensemble import display_name
+    from wildeye.labels import display_name
 
     names: dict[str, str] = {}
 
@@ -177,10 +177,10 @@ def _machine_values(media, detections, decisions, deployments, models, source: P
         for d in detections.get(m.path, []):
             box = {"_id": ObjectId(), "_cls": "Detection", "tags": [], "label": d.category,
                    "bounding_box": list(d.bbox), "confidence": d.conf}
-            if d.classifications:
-                label, score = d.classifications[0]
-                box.update(species=name_of(label), species_score=float(score), taxonomy=label)
-                flagship = flagship or any(is_flagship(lbl) for lbl, _ in d.classifications[:1])
+            if d.decision is not None:  # the ensemble's answer for this very box, as the journal keeps it
+                box.update(species=name_of(d.decision.label), species_score=float(d.decision.score),
+                           taxonomy=d.decision.label)
+                flagship = flagship or (d.decision.counted and is_flagship(d.decision.label))
             boxes.append(box)
         columns["detections"][key] = {"_cls": "Detections", "detections": boxes}
         pred = decisions.get(m.path)

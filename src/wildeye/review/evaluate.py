@@ -40,7 +40,7 @@ def classification_metrics(pairs: list[tuple[str, str]]) -> dict:
 def evaluate_journal(out_dir: Path, dataset_name: str | None = None, *, fiftyone: bool = True) -> dict:
     """Compare out_dir's decisions with its human labels; also store FiftyOne evaluation runs."""
     from wildeye.errors import WildeyeError
-    from wildeye.inference.ensemble import display_name
+    from wildeye.labels import display_name
     from wildeye.store.journal import Journal
 
     out_dir = Path(out_dir)
