@@ -263,8 +263,8 @@ def stage_torch(out: Path) -> None:
     with torch.no_grad():
         got = reloaded(torch.from_numpy(grid_input(expected["grid"]))).numpy()
     worst = float(np.abs(got - expected["grid_logits"]).max())
-    print(f"torch {torch.__version__}, onnx2torch {importlib.metadata.version('onnx2torch')}: max |torch - tensorflow| logit "
-          f"{worst:.2e}", flush=True)
+    versions = f"torch {torch.__version__}, onnx2torch {importlib.metadata.version('onnx2torch')}"
+    print(f"{versions}: max |torch - tensorflow| logit {worst:.2e}", flush=True)
     if worst > 1e-4:
         sys.exit(f"converted model disagrees with TensorFlow by {worst}")
 
