@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -267,6 +269,82 @@ def test_non_module_and_garbage_files_are_refused(tmp_path):
     (tmp_path / "plain.pt").write_bytes(pickle.dumps(_System("true")))
     with pytest.raises(WildeyeError):
         safe_load_module(tmp_path / "plain.pt")
+
+
+# --- a classifier converted the way SpeciesNet's was: Keras -> tf2onnx -> onnx2torch -> torch.save ----------------
+
+KERAS_FIXTURE = Path(__file__).parent / "fixtures" / "speciesnet_keras"  # scripts/make_speciesnet_keras_fixture.py
+KERAS_PT = KERAS_FIXTURE / "always_crop_keras_tiny_epoch_00001.pt"
+
+
+@pytest.fixture(scope="module")
+def keras_expected():
+    return np.load(KERAS_FIXTURE / "expected.npz")
+
+
+def test_keras_converted_speciesnet_matches_tensorflow(keras_expected, monkeypatch, tmp_path):
+    """The fixture loads through the restricted unpickler (no trust anywhere) and gives TensorFlow's answers."""
+    import PIL.Image
+
+    monkeypatch.setenv("WILDEYE_CACHE_DIR", str(tmp_path / "empty-cache"))  # nothing is trusted
+    sn = load_classifier(KERAS_FIXTURE, device="cpu", batch_size=2)
+    assert isinstance(sn, SpeciesNetClassifier) and sn.version == "4.0.3a-keras-test" and len(sn.labels) == 6
+    assert "panthera;uncia;snow leopard" in sn.labels[0]
+    assert isinstance(safe_load_module(KERAS_PT, trusted=None), torch.fx.GraphModule)
+
+    # 1. the same input tensor TensorFlow saw (60x60 cells of 8x8 pixels, NHWC in [0, 1])
+    grid = keras_expected["grid"]
+    x = (np.repeat(np.repeat(grid, 8, axis=1), 8, axis=2) / 255.0).astype(np.float32)
+    with torch.no_grad():
+        logits = sn.module(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(logits, keras_expected["grid_logits"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(torch.softmax(torch.from_numpy(logits), -1).numpy(), keras_expected["grid_softmax"],
+                               rtol=0, atol=1e-4)
+
+    # 2. SpeciesNet 5.0.6's always_crop preprocessing of a frame: same bytes in, TensorFlow's scores out
+    frame = np.asarray(PIL.Image.open(KERAS_FIXTURE / "frame.png").convert("RGB"))
+    for i, bbox in enumerate(keras_expected["bboxes"]):
+        crop = sn.crop_detection(frame, tuple(bbox))
+        assert hashlib.sha256(sn.preprocess([crop]).numpy().tobytes()).hexdigest() == keras_expected["crop_sha256"][i]
+        scores = dict(sn.classify([crop], top_k=None)[0])
+        ours = [scores[label] for label in sn.labels]
+        np.testing.assert_allclose(ours, keras_expected["crop_softmax"][i], rtol=0, atol=1e-4)
+        assert max(scores, key=scores.get) == sn.labels[int(np.argmax(keras_expected["crop_logits"][i]))]
+
+
+def _variant_folder(folder: Path, note) -> Path:
+    """The fixture with one extra attribute whose pickle names a harmless global outside the allow-list."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in KERAS_FIXTURE.iterdir():
+        if f.suffix != ".pt":
+            (folder / f.name).write_bytes(f.read_bytes())
+    module = torch.load(KERAS_PT, weights_only=False)
+    module.release_note = note  # e.g. fractions.Fraction: pure arithmetic, but not something we allow by default
+    torch.save(module, folder / KERAS_PT.name)
+    return folder
+
+
+def test_refused_global_is_named_and_a_trusted_sha256_opens_it(tmp_path, monkeypatch, keras_expected):
+    from fractions import Fraction
+
+    monkeypatch.setenv("WILDEYE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = _variant_folder(tmp_path / "variant", Fraction(1, 3))
+    pt = folder / KERAS_PT.name
+    with pytest.raises(WildeyeError) as caught:
+        load_classifier(folder, device="cpu")
+    message = str(caught.value)
+    assert "fractions.Fraction" in message and "--trust" in message and "refusing" in message and "\n" not in message
+
+    sha256 = hashlib.sha256(pt.read_bytes()).hexdigest()
+    model = load_speciesnet(folder, trusted=lambda digest: digest == sha256)
+    assert model.module.release_note == Fraction(1, 3)
+    x = torch.from_numpy((np.repeat(np.repeat(keras_expected["grid"], 8, 1), 8, 2) / 255.0).astype(np.float32))
+    with torch.no_grad():
+        np.testing.assert_allclose(model.module(x).numpy(), keras_expected["grid_logits"], rtol=0, atol=1e-4)
+
+    _variant_folder(folder, Fraction(1, 4))  # same name, other bytes: no longer the file that was trusted
+    with pytest.raises(WildeyeError, match="fractions.Fraction"):
+        load_speciesnet(folder, trusted=lambda digest: digest == sha256)
 
 
 # --- wildeye packages ----------------------------------------------------------------------------------------

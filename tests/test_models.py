@@ -320,12 +320,140 @@ def test_import_package_folder_and_speciesnet_archive(tmp_path, cache):
         resolve_model("snowleopard", "detector", download=False)
 
     archive = tmp_path / "speciesnet-v4.0.3a.tar.gz"  # as saved from Kaggle on another machine
-    archive.write_bytes(speciesnet_archive())
+    archive.write_bytes(folder_archive(KERAS_FIXTURE, "speciesnet-test"))  # a real classifier: import loads it
     result = import_model(archive, "speciesnet", cache=cache)
     assert result.path == cache.models_dir / "speciesnet-v4.0.3a" and result.spec.source == "builtin"
     assert any("no published checksum" in note for note in result.notes)
     resolved = resolve_model("speciesnet", "classifier", download=False)
     assert (resolved.path / "info.json").is_file() and resolved.image_size == 480
+
+
+KERAS_FIXTURE = Path(__file__).parent / "fixtures" / "speciesnet_keras"  # scripts/make_speciesnet_keras_fixture.py
+
+
+def folder_archive(folder: Path, root: str, fmt: str = "w:gz", extra: dict | None = None) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=fmt) as tf:
+        for f in sorted(folder.iterdir()):
+            tf.add(f, f"{root}/{f.name}")
+        for name, data in (extra or {}).items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_import_keras_speciesnet_fixture_then_info(tmp_path, cache):
+    proc = run_models("import", KERAS_FIXTURE, "--name", "speciesnet-keras", env={"WILDEYE_CACHE_DIR": str(cache.root)})
+    assert proc.returncode == 0, proc.stderr
+    assert "speciesnet-keras (speciesnet, by name)" in proc.stdout and proc.stderr == ""
+    info = run_models("info", "speciesnet-keras", "--json", env={"WILDEYE_CACHE_DIR": str(cache.root)})
+    assert info.returncode == 0, info.stderr
+    entry = json.loads(info.stdout)
+    assert entry["kind"] == "speciesnet" and entry["cached"] and entry["imported_from"] == str(KERAS_FIXTURE)
+    text = run_models("info", "speciesnet-keras", env={"WILDEYE_CACHE_DIR": str(cache.root)}).stdout
+    assert "kind:                   speciesnet" in text and "cached:" in text
+
+    from wildeye.inference.classifier import load_classifier
+
+    resolved = resolve_model("speciesnet-keras", "classifier", download=False)
+    sn = load_classifier(resolved.path, device="cpu")
+    assert sn.version == "4.0.3a-keras-test" and len(sn.labels) == 6
+
+    # the bare .pt is recognised as SpeciesNet's kind (an onnx2torch GraphModule), not guessed a detector
+    pt = KERAS_FIXTURE / "always_crop_keras_tiny_epoch_00001.pt"
+    assert import_model(pt, "sn-pt", cache=cache).spec.kind == "speciesnet"
+
+
+class _System:
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+def test_import_refuses_a_malicious_pickle_without_running_it(tmp_path, cache):
+    import torch
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "usb" / "classifier.pt"
+    evil.parent.mkdir()
+    torch.save({"model": _System(f"touch {marker}")}, evil)
+    folder = tmp_path / "sn-evil"
+    folder.mkdir()
+    (folder / "classifier.pt").write_bytes(evil.read_bytes())
+    (folder / "classifier.labels.txt").write_text("blank\n")
+    env = {"WILDEYE_CACHE_DIR": str(cache.root)}
+    for args in (["--name", "evil"], ["--name", "evil", "--kind", "speciesnet"]):
+        proc = run_models("import", evil, *args, env=env)
+        assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+        assert "refusing to import classifier.pt" in proc.stderr and "posix.system" in proc.stderr
+        assert "--trust" in proc.stderr
+    proc = run_models("import", folder, "--name", "evil", env=env)
+    assert proc.returncode == 2 and "posix.system" in proc.stderr and "--trust" in proc.stderr
+    proc = run_models("import", evil, "--name", "evil", "--trust", env=env)  # a detector: --trust does not apply
+    assert proc.returncode == 2 and "--trust is for SpeciesNet classifiers" in proc.stderr
+    assert not marker.exists(), "the pickle ran"
+    assert "evil" not in (json.loads(cache.index_path.read_text())["models"] if cache.index_path.exists() else {})
+    assert not (cache.models_dir / "imported" / "evil").exists()
+
+
+def test_trusted_import_opens_a_refused_classifier_until_it_changes(tmp_path, cache):
+    import torch
+    from fractions import Fraction
+
+    from wildeye.inference.classifier import load_classifier
+
+    def variant(note) -> Path:
+        folder = tmp_path / "variant"
+        folder.mkdir(exist_ok=True)
+        for f in KERAS_FIXTURE.iterdir():
+            (folder / f.name).write_bytes(f.read_bytes())
+        module = torch.load(KERAS_FIXTURE / "always_crop_keras_tiny_epoch_00001.pt", weights_only=False)
+        module.release_note = note  # a harmless global (fractions.Fraction) outside the allow-list
+        torch.save(module, folder / "always_crop_keras_tiny_epoch_00001.pt")
+        return folder
+
+    folder = variant(Fraction(2, 3))
+    env = {"WILDEYE_CACHE_DIR": str(cache.root)}
+    proc = run_models("import", folder, "--name", "sn-variant", env=env)
+    assert proc.returncode == 2 and "fractions.Fraction" in proc.stderr and "--trust" in proc.stderr
+    assert not (cache.models_dir / "imported" / "sn-variant").exists()
+
+    proc = run_models("import", folder, "--name", "sn-variant", "--trust", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "is trusted" in proc.stderr
+    trusted = json.loads(cache.index_path.read_text())["trusted"]
+    assert [t["model"] for t in trusted.values()] == ["sn-variant"]
+    cached = resolve_model("sn-variant", "classifier", download=False).path
+    sn = load_classifier(cached, device="cpu")
+    assert sn.module.release_note == Fraction(2, 3)
+
+    variant(Fraction(3, 4))  # the file changes: its sha256 is not the trusted one
+    (cached / "always_crop_keras_tiny_epoch_00001.pt").write_bytes(
+        (folder / "always_crop_keras_tiny_epoch_00001.pt").read_bytes())
+    with pytest.raises(WildeyeError, match="fractions.Fraction.*--trust"):
+        load_classifier(cached, device="cpu")
+
+
+def test_import_refuses_an_archive_with_a_path_outside_its_folder(tmp_path, cache):
+    for fmt, suffix in (("w:gz", "tar.gz"), ("zip", "zip")):
+        archive = tmp_path / f"speciesnet-v4.0.3a.{suffix}"
+        if fmt == "zip":
+            with zipfile.ZipFile(archive, "w") as zf:
+                for f in KERAS_FIXTURE.iterdir():
+                    zf.write(f, f"sn/{f.name}")
+                zf.writestr("../evil", b"#!/bin/sh\n")
+        else:
+            archive.write_bytes(folder_archive(KERAS_FIXTURE, "sn", extra={"../evil": b"#!/bin/sh\n"}))
+        proc = run_models("import", archive, "--name", "sn-archive", env={"WILDEYE_CACHE_DIR": str(cache.root)})
+        assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert "unsafe path '../evil'" in proc.stderr and "malicious" in proc.stderr
+        assert "download it again" not in proc.stderr
+        assert not (tmp_path / "evil").exists() and not (cache.models_dir / "evil").exists()
+        assert not (cache.models_dir / "imported" / "sn-archive").exists()
 
 
 # --- resolve_model and the cache folder ------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Layout under the cache root (platform default, $WILDEYE_CACHE_DIR, or `wildeye m
     models/md_v5a.0.1.pt                  a registry model, under its published file name
     models/speciesnet-v4.0.3a/            a registry model shipped as an archive, unpacked
     models/imported/NAME/...              models added with `wildeye models import --name NAME`
-    models/index.json                     the imported models (written atomically)
+    models/index.json                     the imported models, and the sha256 of files trusted with
+                                          `import --trust` (written atomically)
     models/NAME.part                      a download in progress (resumed by the next pull)
 
 Everything is placed by rename from a temporary name in the same folder, so a model in the cache is always whole
@@ -149,6 +150,20 @@ class ModelCache:
             data["models"][spec.name] = entry
             write_json_atomic(self.index_path, data)
 
+    def trust(self, sha256: str, file: str, model: str) -> None:
+        """Record that the user vouched for the file with this sha256 (`wildeye models import --trust`)."""
+        with self.lock("index"):
+            data = self._read_index()
+            trusted = data.get("trusted") if isinstance(data.get("trusted"), dict) else {}
+            trusted[sha256] = {"file": file, "model": model,
+                               "trusted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            data["trusted"] = trusted
+            write_json_atomic(self.index_path, data)
+
+    def is_trusted(self, sha256: str) -> bool:
+        trusted = self._read_index().get("trusted")
+        return isinstance(trusted, dict) and sha256 in trusted
+
     def forget_import(self, name: str) -> None:
         with self.lock("index"):
             data = self._read_index()
@@ -268,7 +283,8 @@ def link_atomic(target: Path, dest: Path) -> None:
         raise
 
 
-def unpack_archive_atomic(archive: Path, dest: Path, fmt: str | None = None, kind: str | None = None) -> Path:
+def unpack_archive_atomic(archive: Path, dest: Path, fmt: str | None = None, kind: str | None = None,
+                          validate=None) -> Path:
     """Unpack into a temporary folder beside `dest`, check it, then rename it to `dest`.
 
     An archive whose only entry is one folder (model/...) is unpacked to that folder's contents.
@@ -283,20 +299,22 @@ def unpack_archive_atomic(archive: Path, dest: Path, fmt: str | None = None, kin
             if fmt == "zip":
                 with zipfile.ZipFile(archive) as zf:
                     for member in zf.namelist():
-                        target = (out / member).resolve()
-                        if not target.is_relative_to(out.resolve()):
-                            raise WildeyeError(f"{archive.name} has an unsafe entry {member!r}", "get it from its source again")
+                        _check_member(archive, out, member)
                     zf.extractall(out)
             else:
                 with tarfile.open(archive, "r:*") as tf:
+                    for member in tf.getmembers():
+                        _check_member(archive, out, member.name)
+                        if member.issym() or member.islnk():
+                            _check_member(archive, out, member.linkname, link_from=member.name,
+                                          relative_to=(out / member.name).parent if member.issym() else out)
                     if hasattr(tarfile, "data_filter"):
-                        tf.extractall(out, filter="data")
-                    else:  # Python without extraction filters: refuse anything that leaves the folder
-                        for member in tf.getmembers():
-                            target = (out / member.name).resolve()
-                            if not target.is_relative_to(out.resolve()) or member.issym() or member.islnk():
-                                raise WildeyeError(f"{archive.name} has an unsafe entry {member.name!r}",
-                                                   "get it from its source again")
+                        try:
+                            tf.extractall(out, filter="data")
+                        except tarfile.FilterError as exc:  # anything else the data filter refuses
+                            name = getattr(getattr(exc, "tarinfo", None), "name", "?")
+                            raise _unsafe_archive(archive, name, str(exc)) from None
+                    else:
                         tf.extractall(out)
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
             raise WildeyeError(f"{archive.name} is not a readable {fmt} archive: {exc}",
@@ -307,10 +325,34 @@ def unpack_archive_atomic(archive: Path, dest: Path, fmt: str | None = None, kin
             raise WildeyeError(f"{archive.name} is empty", "download it again")
         if kind:
             check_model_folder(root, kind)
+        if validate:
+            validate(root)
         swap_into_place(root, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+
+def _check_member(archive: Path, out: Path, name: str, *, link_from: str | None = None,
+                  relative_to: Path | None = None) -> None:
+    """Refuse a member (or link target) that would land outside the unpack folder: absolute, drive or `..` paths.
+
+    Python's tarfile docs ("Extraction filters") and zipfile's warning on extractall: never extract archives from
+    untrusted sources without checking member paths; such a path is an attack, not a damaged download.
+    """
+    text = name.replace("\\", "/")
+    base = (relative_to or out).resolve()
+    outside = not (base / text).resolve().is_relative_to(out.resolve())
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":") or ".." in text.split("/") or outside:
+        raise _unsafe_archive(archive, link_from or name,
+                              f"a link to {name!r}" if link_from else None)
+
+
+def _unsafe_archive(archive: Path, member: str, detail: str | None = None) -> WildeyeError:
+    what = f" ({detail})" if detail else ""
+    return WildeyeError(f"refusing to unpack {archive.name}: it contains an unsafe path {member!r}{what} that would "
+                        "be written outside the model folder; the archive may be malicious",
+                        "nothing was unpacked; delete it and get the model from its official source")
 
 
 def sniff_archive(path: Path) -> str:
@@ -341,11 +383,13 @@ class ImportResult:
 
 
 def import_model(source: str | os.PathLike, name: str | None = None, *, kind: str | None = None, link: bool = False,
-                 force: bool = False, cache: ModelCache | None = None) -> ImportResult:
+                 force: bool = False, trust: bool = False, cache: ModelCache | None = None) -> ImportResult:
     """Add a checkpoint, archive or model folder obtained elsewhere (USB stick, another laptop) to the cache.
 
     A file whose md5 is a registry model's becomes that model. Anything else needs a name; a registry name is
     refused when its published checksum differs. --link leaves the data where it is and links to it.
+    A pickled model is checked the way `wildeye run` will load it before anything is placed (see `_validate`);
+    `trust` records a SpeciesNet classifier's sha256 as trusted instead of refusing it.
     """
     cache = cache or ModelCache()
     src = Path(source).expanduser()
@@ -423,17 +467,122 @@ def import_model(source: str | os.PathLike, name: str | None = None, *, kind: st
                 description=base.description or f"imported from {src.name}")
             how = "name"
 
+    if trust and target.kind != "speciesnet":
+        raise WildeyeError(f"--trust is for SpeciesNet classifiers (a pickled PyTorch module); {target.name} is a "
+                           f"{target.kind} model", "drop --trust, or pass --kind speciesnet if it is one")
+    to_trust: list[tuple[str, str]] = []  # (sha256, file name) of a classifier the user vouched for
+
+    def validate(path: Path) -> None:
+        if how == "md5":  # the published file itself
+            return
+        trusted = _validate(path, src, target.name, target.kind, trust, cache, fmt)
+        if trusted is not None:
+            to_trust.append(trusted)
+
     dest = cache.path_for(target)
     with cache.lock(target.name):
         replaced = dest.exists() or dest.is_symlink()
         if replaced and not force and target.source != "imported":
             notes.append(f"{target.name} was already in the cache; replaced with this file")
-        _place(src, dest, target, fmt, link, check_format=how == "name")
+        existed = dest.parent.exists()
+        try:
+            _place(src, dest, target, fmt, link, check_format=how == "name", validate=validate)
+        except BaseException:
+            if not existed and dest.parent.is_dir() and not any(dest.parent.iterdir()):
+                dest.parent.rmdir()  # a refused import leaves nothing behind, not even its empty folder
+            raise
+        for sha256, file in to_trust:
+            cache.trust(sha256, file, target.name)
+            notes.append(f"{file} (sha256 {sha256[:12]}...) is trusted: wildeye will load it with a plain "
+                         "torch.load, which runs whatever code the file holds")
         if target.source == "imported":
             if replaced or force:
                 _cleanup_other_imports(cache, target, dest)
             cache.record_import(target)
     return ImportResult(target, dest, how, replaced, notes)
+
+
+def _validate(path: Path, src: Path, name: str, kind: str, trust: bool, cache: ModelCache,
+              fmt: str | None = None) -> tuple[str, str] | None:
+    """Refuse a pickle `wildeye run` would refuse, before it is placed; nothing in it runs.
+
+    SpeciesNet (a file, a folder or an unpacked archive): the restricted unpickler of wildeye.models.speciesnet, plus
+    the labels/outputs check for a folder. A refused classifier is accepted when `trust` is set (its (sha256, file
+    name) is returned to be recorded) or when its sha256 is already trusted. MegaDetector: the global names in its
+    pickle against the YOLOv5 loader's allow-list, read from the opcodes (a damaged file is left to the loader).
+    """
+    if kind == "speciesnet":
+        from wildeye.models import speciesnet
+
+        model_path = speciesnet.locate(path)[0] if path.is_dir() else path
+        try:
+            if path.is_dir():
+                speciesnet.load_speciesnet(path, trusted=lambda sha256: False)
+            else:
+                speciesnet.safe_load_module(path)
+        except speciesnet.UnsafeModelError as exc:
+            sha256 = _sha256(model_path)
+            if trust:
+                return sha256, model_path.name
+            if cache.is_trusted(sha256):
+                return None
+            raise WildeyeError(f"refusing to import {src.name}: {exc.reason}",
+                               "nothing was copied; " + speciesnet.trust_hint(src, name, src.is_file() and not fmt)) \
+                from None
+    elif kind == "megadetector" and path.is_file():
+        forbidden = _forbidden_detector_globals(path)
+        if forbidden:
+            raise WildeyeError(
+                f"refusing to import {src.name}: its pickle asks for {', '.join(forbidden[:3])}, which a YOLOv5 "
+                "checkpoint does not contain (a pickle can run code when loaded; nothing in it was run)",
+                "nothing was copied; use MegaDetector's published file, or for a SpeciesNet classifier you trust: "
+                f"wildeye models import {src} --name {name} --kind speciesnet --trust")
+    return None
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pickle_bytes(path: Path) -> bytes | None:
+    """The pickle inside a torch.save zip (its one data.pkl), or a legacy pickle file's bytes; None otherwise."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                pickles = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/data.pkl")]
+                return archive.read(pickles[0]) if len(pickles) == 1 else None
+        with open(path, "rb") as f:
+            head = f.read(2)
+        return path.read_bytes() if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5 else None
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def _pickle_globals(path: Path) -> list[str] | None:
+    """The globals a pickled model names, read from its opcodes without unpickling; None if it is unreadable."""
+    from wildeye.models import yolov5
+
+    data = _pickle_bytes(path)
+    if data is None:
+        return None
+    try:
+        return yolov5._pickle_globals(data)
+    except yolov5.CheckpointError:
+        return None
+
+
+def _forbidden_detector_globals(path: Path) -> list[str]:
+    from wildeye.models import yolov5
+
+    named = _pickle_globals(path) or []
+    allowed = yolov5._torch_safe_globals()
+    return sorted({g for g in named if not yolov5._allowed(g, allowed)})
 
 
 def _guess_kind(src: Path, fmt: str | None) -> str:
@@ -445,18 +594,30 @@ def _guess_kind(src: Path, fmt: str | None) -> str:
         return kind
     if fmt:
         return "speciesnet"  # the only registry kind shipped as an archive; checked after unpacking
-    return "timm" if src.suffix.lower() == ".safetensors" else "megadetector"
+    if src.suffix.lower() == ".safetensors":
+        return "timm"
+    named = _pickle_globals(src) or []
+    if any(g.startswith(("onnx2torch.", "torch.fx.")) for g in named):
+        return "speciesnet"  # a pickled onnx2torch GraphModule, as SpeciesNet ships its classifier
+    return "megadetector"
 
 
-def _place(src: Path, dest: Path, spec: ModelSpec, fmt: str | None, link: bool, check_format: bool) -> None:
+def _place(src: Path, dest: Path, spec: ModelSpec, fmt: str | None, link: bool, check_format: bool,
+           validate=None) -> None:
+    """Check, then place; `validate(path)` sees the folder or file exactly as it will be used, before it is placed."""
     if src.is_dir():
         check_model_folder(src, spec.kind)
+        if validate:
+            validate(src)
         (link_atomic if link else copy_tree_atomic)(src, dest)
     elif fmt:
-        unpack_archive_atomic(src, dest, fmt, kind=spec.kind if spec.kind in ("speciesnet", "wildeye-package") else None)
+        checked_kind = spec.kind if spec.kind in ("speciesnet", "wildeye-package") else None
+        unpack_archive_atomic(src, dest, fmt, kind=checked_kind, validate=validate)
     else:
         if check_format:  # a file matched by md5 is already known to be the published one
             check_checkpoint_format(src)
+        if validate:
+            validate(src)
         (link_atomic if link else copy_file_atomic)(src, dest)
 
 

@@ -103,14 +103,21 @@ def pull(obj: dict, names: tuple[str, ...], force: bool, timeout: float, as_json
                    "info.json = speciesnet, .safetensors = timm, other files = megadetector]")
 @click.option("--link", is_flag=True, help="Symlink to SOURCE instead of copying it (SOURCE must stay there).")
 @click.option("--force", is_flag=True, help="Replace an imported model of the same name.")
+@click.option("--trust", is_flag=True,
+              help="SpeciesNet classifier only: you vouch for this file, so load it as SpeciesNet does (plain "
+                   "torch.load, which runs any code in it) even if wildeye's safe loader refuses it; recorded by "
+                   "sha256, so a changed file is refused again.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def import_(obj: dict, source: Path, name: str | None, kind: str | None, link: bool, force: bool,
+def import_(obj: dict, source: Path, name: str | None, kind: str | None, link: bool, force: bool, trust: bool,
             as_json: bool) -> None:
-    """Add a checkpoint, archive or model folder obtained elsewhere (e.g. md_v5a.0.1.pt from a USB stick)."""
+    """Add a checkpoint, archive or model folder obtained elsewhere (e.g. md_v5a.0.1.pt from a USB stick).
+
+    Pickled models are checked the way 'wildeye run' loads them before anything is copied.
+    """
     from wildeye.models.cache import import_model
 
-    result = import_model(source, name, kind=kind, link=link, force=force, cache=_cache(obj))
+    result = import_model(source, name, kind=kind, link=link, force=force, trust=trust, cache=_cache(obj))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1))
     elif not obj.get("quiet", False):

@@ -20,19 +20,25 @@ C math functions by name. Two globals such a file needs can still run code, and 
   the pickle; we parse it first and accept only the code FX generates for onnx2torch graphs: submodule calls,
   attribute reads of `self`, tuple indexing, returns.
 
-Anything else is refused with a `WildeyeError` naming the global, before anything in the file has run.
+Anything else is refused with an `UnsafeModelError` naming the global, before anything in the file has run.
+
+A refusal is not a dead end: `wildeye models import FILE --trust` records the file's sha256 in the model cache's
+index, and a file whose bytes hash to a trusted sha256 is then loaded as SpeciesNet loads it (`torch.load(...,
+weights_only=False)`), from the very bytes that were hashed. A changed file has another hash and is refused again.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
+import io
 import json
 import pickle
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from wildeye.errors import WildeyeError
 
@@ -40,6 +46,21 @@ INFO_FILE = "info.json"
 LABELS_SUFFIX = ".labels.txt"
 INPUT_SIZE = 480  # SpeciesNetClassifier.IMG_SIZE
 MODEL_TYPES = ("always_crop", "full_image")  # ModelInfo.type_
+
+
+class UnsafeModelError(WildeyeError):
+    """The pickle asks for something a SpeciesNet classifier does not contain; nothing in it has run."""
+
+    def __init__(self, problem: str, fix: str | None = None, reason: str | None = None):
+        super().__init__(problem, fix)
+        self.reason = reason or problem  # what was refused, without the file name
+
+
+def trust_hint(path: str | Path, name: str = "NAME", kind_flag: bool = False) -> str:
+    """The opt-in for a file the allow-list refuses: record its sha256 as trusted (see the module docstring)."""
+    kind = " --kind speciesnet" if kind_flag else ""
+    return (f"if you trust where the file came from: wildeye models import {path} --name {name}{kind} --trust, "
+            "and later loads of this exact file use plain torch.load")
 
 
 @dataclass
@@ -137,13 +158,18 @@ def read_labels(path: Path) -> list[str]:
     return labels
 
 
-def load_speciesnet(path: str | Path, device: Any = "cpu") -> SpeciesNetModel:
-    """Find, safely unpickle and check a SpeciesNet classifier; the module comes back in eval mode on `device`."""
+def load_speciesnet(path: str | Path, device: Any = "cpu", *,
+                    trusted: Callable[[str], bool] | None = None) -> SpeciesNetModel:
+    """Find, safely unpickle and check a SpeciesNet classifier; the module comes back in eval mode on `device`.
+
+    `trusted(sha256)` says whether a file the allow-list refuses was trusted with `wildeye models import --trust`;
+    by default the model cache's index is asked (the same cache `wildeye run` resolves models from).
+    """
     import torch
 
     model_path, labels_path, model_type, version = locate(path)
     labels = read_labels(labels_path)
-    module = safe_load_module(model_path)
+    module = safe_load_module(model_path, trusted=trusted if trusted is not None else _cache_trusts)
     module.eval()
     for param in module.parameters():
         param.requires_grad_(False)
@@ -170,8 +196,22 @@ def _output_width(module: Any) -> int | None:
 # --- the restricted unpickler --------------------------------------------------------------------------------
 
 
-def safe_load_module(path: Path) -> Any:
-    """torch.load the file with `_RestrictedUnpickler`; return the nn.Module it holds."""
+def _cache_trusts(sha256: str) -> bool:
+    from wildeye.models.cache import ModelCache
+
+    return ModelCache().is_trusted(sha256)
+
+
+def file_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def safe_load_module(path: Path, *, trusted: Callable[[str], bool] | None = None) -> Any:
+    """torch.load the file with `_RestrictedUnpickler`; return the nn.Module it holds.
+
+    A refused file whose sha256 `trusted` accepts is loaded with a plain `torch.load(weights_only=False)`, as
+    speciesnet/classifier.py does, from the bytes that were hashed (so it cannot change in between).
+    """
     import torch
 
     namespace = types.SimpleNamespace(
@@ -181,6 +221,17 @@ def safe_load_module(path: Path) -> Any:
     )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=False, pickle_module=namespace)
+    except UnsafeModelError as exc:
+        data = path.read_bytes() if trusted is not None else b""
+        if not data or not trusted(file_sha256(data)):
+            raise UnsafeModelError(f"refusing to load {path.name}: {exc.reason}", trust_hint(path),
+                                   reason=exc.reason) from None
+        try:
+            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+        except Exception as load_exc:
+            raise WildeyeError(f"cannot load trusted SpeciesNet classifier {path}: {type(load_exc).__name__}: "
+                               f"{load_exc}", "check that its Python packages (torch, onnx2torch) are installed") \
+                from None
     except WildeyeError:
         raise
     except Exception as exc:  # torch raises many kinds for a truncated or foreign file
@@ -199,11 +250,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
         module = {"__builtin__": "builtins", "copy_reg": "copyreg"}.get(module, module)
         found = _allowed_global(module, name)
         if found is None:
-            raise WildeyeError(
-                f"refusing to load: the model file asks for {module}.{name}, which a SpeciesNet classifier "
-                "does not contain (a pickle can run code when loaded)",
-                "use a model file from Google's SpeciesNet release, or a wildeye package (model.json + safetensors)",
-            )
+            raise UnsafeModelError(
+                f"the model file asks for {module}.{name}, which a SpeciesNet classifier does not contain "
+                "(a pickle can run code when loaded; nothing in it was run)")
         return found
 
 
@@ -291,8 +340,8 @@ def _guarded_getattr(obj: Any, name: str) -> Any:
         if isinstance(value, (types.BuiltinFunctionType, types.MethodDescriptorType, types.WrapperDescriptorType)):
             return value
     owner = getattr(obj, "__name__", type(obj).__name__)
-    raise WildeyeError(f"refusing to load: the model file asks for getattr({owner}, {name!r})",
-                       "use a model file from Google's SpeciesNet release")
+    raise UnsafeModelError(f"the model file asks for getattr({owner}, {name!r}), which a SpeciesNet classifier "
+                           "does not contain (nothing in it was run)")
 
 
 def _guarded_reduce_graph_module(body: dict, import_block: str) -> Any:
@@ -300,10 +349,10 @@ def _guarded_reduce_graph_module(body: dict, import_block: str) -> Any:
     from torch.fx.graph_module import reduce_graph_module
 
     if not isinstance(body, dict) or not isinstance(import_block, str):
-        raise WildeyeError("refusing to load: malformed GraphModule in the model file", "re-download the model")
+        raise UnsafeModelError("the model file holds a malformed GraphModule")
     source = body.get("_code") or body.get("code")
     if not isinstance(source, str):
-        raise WildeyeError("refusing to load: GraphModule without forward source", "re-download the model")
+        raise UnsafeModelError("the model file holds a GraphModule without forward source")
     _check_import_block(import_block)
     _check_forward_source(source, body)
     module = reduce_graph_module(body, import_block)
@@ -314,11 +363,10 @@ def _guarded_reduce_graph_module(body: dict, import_block: str) -> Any:
 _IMPORTABLE_ROOTS = ("math", "torch", "operator")
 
 
-def _refuse_code(what: str) -> WildeyeError:
+def _refuse_code(what: str) -> UnsafeModelError:
     what = " ".join(what.split())  # one line, whatever the source looked like
-    return WildeyeError(f"refusing to load: the model's stored forward code contains {what}, "
-                        "which FX does not generate for an onnx2torch model",
-                        "use a model file from Google's SpeciesNet release")
+    return UnsafeModelError(f"the model's stored forward code contains {what}, which FX does not generate for "
+                            "an onnx2torch model (nothing in it was run)")
 
 
 def _check_import_block(block: str) -> None:
