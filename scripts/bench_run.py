@@ -9,7 +9,9 @@ the detector's network still runs in full on every frame.
 
 Prints, for the same frames: each stage alone (decode through the DataLoader workers, detect, classify, journal),
 end to end, pipeline efficiency = slowest stage alone / end to end, the naive way (full-size decode, one frame at
-a time, no workers) and its ratio, reduced vs full decode time on the 12-20 MP frames, and peak memory.
+a time, no workers) and its ratio, peak memory, and for each decode mode (`decode: full`, the default, and `fast`)
+its speed next to its agreement with MegaDetector's own output on ../shared/reference (genuine YOLOv5n weights):
+identical frames, recall of MegaDetector's boxes >= 0.2, the largest confidence change.
 """
 
 from __future__ import annotations
@@ -56,14 +58,18 @@ class WithSyntheticBoxes:
     def __init__(self, detector, k: int):
         self.detector, self.k = detector, k
         self.image_size = detector.image_size
+        self.prepare, self.preparer = detector.prepare, detector.preparer
 
-    def detect(self, images):
+    def detect_prepared(self, items):
         from wildeye.inference.types import Detection
 
-        results = self.detector.detect(images)
+        results = self.detector.detect_prepared(items)
         for dets in results:
             dets.extend(Detection("animal", 0.9 - 0.1 * i, (0.1 + 0.3 * i, 0.3, 0.25, 0.3)) for i in range(self.k))
         return results
+
+    def detect(self, images):
+        return self.detect_prepared([self.prepare(image) for image in images])
 
 
 def timed(fn):
@@ -81,7 +87,9 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--boxes", type=int, default=2, help="synthetic animal boxes per frame")
+    parser.add_argument("--decode", default="full", choices=["full", "fast"], help="the pipeline's decode mode")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--skip-agreement", action="store_true")
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"needs the real frames at {SHARED}")
@@ -112,12 +120,13 @@ def main() -> int:
 
     def make_pipeline(**overrides):
         options = dict(batch_size=args.batch_size, workers=args.workers, classify_threshold=0.5,
-                       classifier_batch_size=crop_batch)
+                       classifier_batch_size=crop_batch, decode=args.decode)
         options.update(overrides)
         return FramePipeline(detector, classifier, **options)
 
     # warm-up: first calls pay for kernel selection and lazy imports
-    warm = decode(str(SHARED / paths[0]), detector.image_size)
+    min_side = detector.image_size if args.decode == "fast" else None
+    warm = decode(str(SHARED / paths[0]), min_side)
     detector.detect([warm.image])
     if classifier:
         classifier.classify([warm.image[:480, :480]])
@@ -125,11 +134,12 @@ def main() -> int:
     # stage alone: decode through the same DataLoader, no models
     def decode_all():
         out = []
-        for batch in frame_loader(FrameDataset(SHARED, paths, detector.image_size), args.batch_size, args.workers):
+        dataset = FrameDataset(SHARED, paths, min_side, detector.preparer())
+        for batch in frame_loader(dataset, args.batch_size, args.workers):
             out.extend(batch)
         return out
     decoded, t_decode = timed(decode_all)
-    images = [d.image for _, d, err, _ in decoded if err is None]
+    images = [d.image.numpy() for _, d, err, _ in decoded if err is None]
 
     def detect_all():
         out = []
@@ -181,7 +191,7 @@ def main() -> int:
           f"= {stages[slowest] / t_e2e:.2f}")
 
     if not args.skip_naive:
-        naive = make_pipeline(batch_size=1, workers=0, min_side=0, classifier_batch_size=1)  # 0: full decode
+        naive = make_pipeline(batch_size=1, workers=0, decode="full", classifier_batch_size=1)
         _, t_naive = timed(lambda: end_to_end(naive, "naive"))
         print(f"naive:            {t_naive:.2f} s = {n / t_naive:.2f} images/s (full decode, batch 1, no workers); "
               f"wildeye is {t_naive / t_e2e:.2f}x faster")
@@ -190,13 +200,39 @@ def main() -> int:
     if large:
         _, t_full = timed(lambda: [decode(str(SHARED / p), None) for p in large])
         _, t_reduced = timed(lambda: [decode(str(SHARED / p), detector.image_size) for p in large])
-        print(f"decode ≥12 MP:    {len(large)} frames full {t_full / len(large) * 1000:.0f} ms, reduced "
+        print(f"decode ≥12 MP:    {len(large)} frames full {t_full / len(large) * 1000:.0f} ms, fast (reduced) "
               f"{t_reduced / len(large) * 1000:.0f} ms per frame = {t_full / t_reduced:.1f}x faster")
+    if not args.skip_agreement:
+        print_agreement()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     gpu = f", GPU peak {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB" if device.type == "cuda" else ""
     print(f"peak memory:      main process {peak:.0f} MiB, largest worker {children:.0f} MiB{gpu}")
     return 0
+
+
+def print_agreement() -> None:
+    """Each decode mode against MegaDetector's own output for the genuine reference checkpoints."""
+    import json
+
+    from megadetector_parity import compare
+
+    from wildeye.inference.detector import Detector
+
+    reference = SHARED.parent.parent / "reference" / "megadetector"
+    if not (reference / "megadetector-output-640.json").is_file():
+        print(f"agreement:        skipped (no MegaDetector reference at {reference})")
+        return
+    for checkpoint, output in (("yolov5n-3class-640.pt", "megadetector-output-640.json"),
+                               ("yolov5n-3class.pt", "megadetector-output-1280.json")):
+        detector = Detector.from_checkpoint(reference / checkpoint, device="cpu")
+        document = json.loads((reference / output).read_text())
+        for mode in ("full", "fast"):
+            r = compare(document, SHARED / "images", detector, mode)
+            print(f"agreement {detector.image_size:>4} {mode}: identical frames {r['identical']}/{r['frames']} "
+                  f"({100 * r['identical'] / r['frames']:.1f}%), MegaDetector boxes >= 0.2 recalled "
+                  f"{r['recalled']}/{r['reference_boxes']}, max conf change {r['max_conf_change']}, "
+                  f"{r['frames'] / r['seconds']:.2f} images/s decode+detect")
 
 
 def _megapixels(path: Path) -> float:

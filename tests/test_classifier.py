@@ -28,7 +28,6 @@ from wildeye.inference.classifier import (
 )
 from wildeye.models import package as pkg
 from wildeye.models.speciesnet import load_speciesnet, safe_load_module
-from wildeye.models.taxonomy import ANIMAL, BLANK, HUMAN, Taxon, common_name, taxonomy_map
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 
@@ -413,41 +412,12 @@ def test_bad_model_json_is_refused_in_one_line(timm_model, tmp_path, change, key
         assert str(folder / "model.json") in message
 
 
-# --- taxonomy ------------------------------------------------------------------------------------------------
-
-
-def test_taxon_parsing_levels_and_rollup_chain():
-    leopard = Taxon.from_label(SNOW_LEOPARD)
-    assert (leopard.class_, leopard.family, leopard.genus, leopard.species) == ("mammalia", "felidae", "panthera",
-                                                                                 "uncia")
-    assert leopard.common_name == "snow leopard" and leopard.label == SNOW_LEOPARD and leopard.level() == "species"
-    assert leopard.taxa == "mammalia;carnivora;felidae;panthera;uncia"
-    assert [t.level() for t in leopard.ancestors()] == ["genus", "family", "order", "class", "kingdom"]
-    assert leopard.parent().taxa == "mammalia;carnivora;felidae;panthera;" and leopard.parent().uuid == ""
-    assert leopard.ancestors()[-1].label == ANIMAL
-    assert leopard.ancestor("family").taxa == "mammalia;carnivora;felidae;;"
-    assert leopard.ancestor("species") is leopard
-
-    felidae = "0001;mammalia;carnivora;felidae;;;cat family"
-    known = taxonomy_map(LABELS + [felidae, "0002;mammalia;;;;;mammal"])
-    chain = leopard.ancestors(known)  # only ranks the taxonomy knows, with their real labels
-    assert [t.label for t in chain] == [felidae, "0002;mammalia;;;;;mammal", ANIMAL]
-    assert leopard.ancestor("genus", known) is None
-    assert known[Taxon.from_label(BLANK).taxa].label == ANIMAL  # rank-less key: the animal label, as in SpeciesNet
-
-    assert Taxon.from_label(BLANK).level() is None and Taxon.from_label(BLANK).parent() is None
-    assert Taxon.from_label(ANIMAL).level() == "kingdom" and Taxon.from_label(ANIMAL).parent() is None
-    assert Taxon.from_label(HUMAN).parent().taxa == "mammalia;primates;hominidae;homo;"
-    assert Taxon.from_label("x;aves;;;;;bird").parent().label == ANIMAL
-    assert common_name(SNOW_LEOPARD) == "snow leopard" and common_name("blue sheep") == "blue sheep"
-    assert Taxon.from_label("x;mammalia;carnivora;felidae;panthera;uncia;").name == "Panthera uncia"
-    with pytest.raises(WildeyeError, match="7"):
-        Taxon.from_label("snow leopard;felidae")
+# --- imports -------------------------------------------------------------------------------------------------
 
 
 def test_importing_wildeye_modules_does_not_import_torch():
     code = ("import sys, wildeye.inference.classifier, wildeye.models.speciesnet, wildeye.models.package, "
-            "wildeye.models.taxonomy; print('torch' in sys.modules)")
+            "wildeye.labels, wildeye.inference.ensemble; print('torch' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "False"

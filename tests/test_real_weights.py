@@ -184,8 +184,9 @@ def test_wildeye_run_classifies_real_frames_with_real_weights(lite0_package, sha
 
     source = tmp_path / "sd-card"
     source.mkdir()
-    # boxes under the run's detection threshold (0.2) are not classified: the stork (0.175) is left out
-    frames = {"dog.jpg": DOG, "cougar.jpg": COUGAR, "elephants.jpg": ELEPHANTS, "blank.jpg": BLANK}
+    # every box >= 0.1 is classified (SpeciesNet's rule): the distant stork's 0.175 box too
+    frames = {"dog.jpg": DOG, "cougar.jpg": COUGAR, "elephants.jpg": ELEPHANTS, "blank.jpg": BLANK,
+              "stork.jpg": STORK}
     for link, name in frames.items():
         (source / link).symlink_to(IMAGES / name)
     out = tmp_path / "out"
@@ -209,11 +210,19 @@ def test_wildeye_run_classifies_real_frames_with_real_weights(lite0_package, sha
 
     labels = imagenet_labels()
     dog_breeds = {labels[i] for i in IMAGENET_DOGS}
-    for name, expect in (("dog.jpg", dog_breeds), ("cougar.jpg", {labels[286]})):
+    for name, expect in (("dog.jpg", dog_breeds), ("cougar.jpg", {labels[286]}), ("stork.jpg", {labels[128]})):
         assert name in best and best[name][1], f"{name}: no classified animal box ({rows})"
         assert best[name][1][0][0] in expect, (name, best[name])
     label, score = best["dog.jpg"][1][0]
     assert label.startswith("German shepherd") and score > 0.5, best["dog.jpg"]
+    # The stork's weak box (0.175, under the 0.2 detection threshold) is named by the classifier (> 0.8, SpeciesNet
+    # #4a): that box's own decision says so, and so does the frame's.
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        box = db.execute("SELECT conf, label, source, sn_source, counted FROM detections WHERE path='stork.jpg'"
+                         " AND label IS NOT NULL ORDER BY conf DESC").fetchone()
+        frame = db.execute("SELECT label, source FROM decisions WHERE path='stork.jpg'").fetchone()
+    assert box[0] < 0.2 and box[1].startswith("black stork") and box[2:] == ("classifier", "classifier", 1), box
+    assert frame[0].startswith("black stork") and frame[1] == "classifier"
     # The 3-class cut's "animal" is COCO's dog: like the reference output, it puts no animal box on the
     # elephants (nor on the blank), so nothing there is classified. A detector that does box them would make
     # this the place to assert "African elephant"/"tusker".

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from imagegen import write_frame
 
-from wildeye.inference.types import Detection, Prediction
+from wildeye.inference.types import BoxDecision, Detection, Prediction
 from wildeye.ingest.manifest import DeploymentInfo, Manifest, MediaFile, ScanSettings
 from wildeye.reports.build import build_report
 from wildeye.reports.filters import ReportFilters
@@ -39,7 +39,8 @@ def make_run(root: Path, deployments: list[dict], frames: list[tuple], humans=()
                                height=300, timestamp=stamp, deployment_id=dep, sequence_id=f"s{i}", frame_num=0,
                                seq_num_frames=1))
         done[path] = [Detection(c, conf, bbox, [(label, score)]) for c, conf, bbox, label, score in boxes]
-        preds = [Prediction(label, score, "classifier") for c, conf, bbox, label, score in boxes if conf >= 0.2]
+        preds = [BoxDecision(label, score, "classifier") if conf >= 0.2 else None
+                 for c, conf, bbox, label, score in boxes]
         top = max((b for b in boxes if b[1] >= 0.2), key=lambda b: b[1], default=None)
         image = Prediction(top[3], top[4], "classifier") if top else Prediction("blank", 0.9, "detector")
         decisions[path] = (image, preds)

@@ -123,8 +123,9 @@ def test_bad_inputs_are_recorded_and_the_scan_goes_on(tmp_path):
 
     files = by_name(scan(tmp_path))
     failures = {name: r.failure.code for name, r in files.items() if r.failure}
-    assert failures == {"truncated.jpg": "truncated", "zero.jpg": "zero_bytes", "text.jpg": "not_an_image",
-                        "dangling.jpg": "unreadable"}
+    assert failures == {"zero.jpg": "zero_bytes", "text.jpg": "not_an_image", "dangling.jpg": "unreadable"}
+    # a truncated JPEG is processed, as MegaDetector and SpeciesNet process it, and flagged
+    assert files["truncated.jpg"].usable and "truncated" in {f.code for f in files["truncated.jpg"].flags}
     assert "text" in files["text.jpg"].failure.reason
     assert {r.deployment_id for r in files.values()} == {"cam"}  # failed files still belong to their deployment
     assert files["cmyk.jpg"].mode == "CMYK" and files["cmyk.jpg"].usable
@@ -319,7 +320,6 @@ def test_cli_summary_json_manifest_and_exit_codes(tmp_path):
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (["scan", "/no/such/folder"], "does not exist"),
         (["scan", ".", "--sequence-gap", "-5"], "--sequence-gap"),
         (["scan", ".", "--bogus"], "No such option"),
         (["fly"], "No such command"),
@@ -330,6 +330,13 @@ def test_usage_errors_are_one_line_exit_2(args, needle):
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_missing_source_is_nothing_to_do_exit_5():
+    """A nightly job whose card is not mounted: its own exit code, one line, no traceback."""
+    proc = run_cli("scan", "/no/such/folder")
+    assert proc.returncode == 5 and "does not exist" in proc.stderr and "mounted" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_unwritable_output_is_a_usage_error(tmp_path):
@@ -351,8 +358,9 @@ def test_version_help_and_fast_import():
 
 def test_real_frames_truncated_one_is_flagged_others_read(shared_images, tmp_path):
     manifest = scan(shared_images, ScanSettings())
-    failures = {r.path: r.failure.code for r in manifest.files if r.failure}
-    assert failures == {"images/cameratrapai-test_data/african_elephants_truncated_file.jpg": "truncated"}
+    assert not [r.path for r in manifest.files if r.failure]
+    flagged = {r.path for r in manifest.files if any(f.code == "truncated" for f in r.flags)}
+    assert flagged == {"images/cameratrapai-test_data/african_elephants_truncated_file.jpg"}
     assert len(manifest.files) == 121
     images = {r.path.rsplit("/", 1)[-1]: r for r in manifest.files}
     assert images["african_elephants_cmyk.jpg"].mode == "CMYK"

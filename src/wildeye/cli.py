@@ -208,8 +208,11 @@ def _ensure_writable(folder: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise WriteFailed(f"cannot write to {folder}: {exc.strerror or exc}",
-                          "pass --out with a writable folder") from None
+        error = WriteFailed if exc.errno in _WRITE_ERRNOS else WildeyeError  # a read-only folder vs a bad path
+        raise error(f"cannot write to {folder}: {exc.strerror or exc}", "pass --out with a writable folder") from None
+
+
+_WRITE_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
 
 
 def _is_write_failure(exc: BaseException) -> bool:

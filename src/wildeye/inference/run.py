@@ -213,7 +213,19 @@ def decide(journal, manifest: Manifest, config: RunConfig, classifier=None, mode
         images.append(ImageResult(path=media.path, detections=detections.get(media.path, []),
                                   sequence_id=media.sequence_id, frame_num=media.frame_num,
                                   country=extra.get("country"), admin1_region=extra.get("admin1Region")))
-    journal.write_decisions(ensemble.decide_sequences(images))
+    journal.write_decisions({path: (d.prediction, [box_decision(box) for box in d.detections])
+                             for path, d in ensemble.decide_sequences(images).items()})
+
+
+def box_decision(d) -> "BoxDecision | None":
+    """An ensemble DetectionDecision as the journal keeps it."""
+    from wildeye.inference.types import BoxDecision
+
+    p = d.prediction
+    if p is None:
+        return None
+    return BoxDecision(p.label, p.score, p.source, d.rank, d.counted, p.needs_review, list(p.review_reasons),
+                       d.speciesnet, d.previous)
 
 
 def build_ensemble(config: RunConfig, classifier=None, detector_info: dict | None = None):

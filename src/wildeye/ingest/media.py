@@ -80,7 +80,10 @@ def _probe_image(f, record: MediaFile, tail: bytes) -> None:
     if expected and actual != expected:
         record.flag("extension_mismatch", f"named {expected} but contains {image.format}")
     if _looks_truncated(actual, tail) and not _decodes(image):
-        record.failure = Flag(code="truncated", reason=f"truncated: {actual} data ends early (incomplete copy or damaged card)")
+        # Flagged, not failed: MegaDetector and SpeciesNet process such frames (PIL's LOAD_TRUNCATED_IMAGES, the
+        # missing rows grey), and so does `wildeye run`.
+        record.flag("truncated", f"{actual} data ends early (incomplete copy or damaged card): the missing part "
+                                 "is decoded grey, as MegaDetector does")
     try:
         info = read_exif(image)
     except Exception as exc:

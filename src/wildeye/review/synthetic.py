@@ -22,7 +22,7 @@ def make_synthetic_run(out_dir: Path, source: Path, frames: int = 100, deploymen
                        images: bool = False, seed: int = 0) -> Path:
     """Write out_dir/journal.sqlite and out_dir/manifest.json describing `frames` frames under source."""
     from wildeye import __version__
-    from wildeye.inference.types import Detection, Prediction
+    from wildeye.inference.types import BoxDecision, Detection, Prediction
     from wildeye.ingest.manifest import DeploymentInfo, Manifest, MediaFile, ScanSettings
     from wildeye.store.journal import Journal
 
@@ -60,7 +60,9 @@ def make_synthetic_run(out_dir: Path, source: Path, frames: int = 100, deploymen
             reasons.append("flagship")
         pred.needs_review, pred.review_reasons = bool(reasons), reasons
         done[path] = dets
-        decisions[path] = (pred, [])
+        boxes = [BoxDecision(pred.label, pred.score, pred.source, needs_review=pred.needs_review,
+                             review_reasons=list(pred.review_reasons)) if d.classifications else None for d in dets]
+        decisions[path] = (pred, boxes)
         if images:
             _write_jpeg(source / path, seed=i)
     deps = [DeploymentInfo(deployment_id=f"cam{d + 1:02d}", source="folder", latitude=28.0 + d / 10,

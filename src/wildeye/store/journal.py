@@ -344,19 +344,20 @@ class Journal:
                 Detection(category, conf, (x, y, w, h), [tuple(c) for c in json.loads(cls)] if cls else [], decision))
         return result
 
-    def write_decisions(self, decisions: dict) -> None:
-        """The ensemble's decisions (path -> ensemble.ImageDecision): the image's in `decisions`, each box's in
-        its own `detections` row. Replaces every earlier decision, in one transaction."""
+    def write_decisions(self, decisions: dict[str, tuple[Prediction, list[BoxDecision | None]]]) -> None:
+        """Per path: the image's decision and each box's (in box order; None: the box got none). The image's go
+        to `decisions`, each box's to its own `detections` row. Replaces every earlier decision, in one
+        transaction."""
         image_rows, box_rows = [], []
-        for path, d in decisions.items():
-            p = d.prediction
+        for path, (p, boxes) in decisions.items():
             image_rows.append((path, p.label, p.score, p.source, int(p.needs_review), json.dumps(p.review_reasons)))
-            for idx, box in enumerate(d.detections):
-                bp, sn, prev = box.prediction, box.speciesnet, box.previous
+            for idx, box in enumerate(boxes):
+                if box is None:
+                    continue
+                sn, prev = box.speciesnet, box.previous
                 box_rows.append((
-                    bp.label if bp else None, bp.score if bp else None, bp.source if bp else None, box.rank,
-                    int(box.counted), int(bp.needs_review) if bp else 0,
-                    json.dumps(bp.review_reasons) if bp else None,
+                    box.label, box.score, box.source, box.rank, int(box.counted), int(box.needs_review),
+                    json.dumps(box.review_reasons),
                     sn.label if sn else None, sn.score if sn else None, sn.source if sn else None,
                     json.dumps({"label": prev.label, "score": prev.score, "source": prev.source}) if prev else None,
                     path, idx))
@@ -482,6 +483,9 @@ def _acquire_lock(folder: Path, wait: bool) -> int:
     With `wait`, says once on stderr whom it waits for, then blocks until the holder finishes or dies.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    if str(folder.resolve()) in _HELD.values():  # POSIX locks never conflict within one process: check here
+        raise JournalLocked(f"{folder} is already open for writing in this process (pid {os.getpid()})",
+                            "close it first")
     fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

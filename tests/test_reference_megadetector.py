@@ -1,0 +1,50 @@
+"""`wildeye run` against MegaDetector 10.0.28's own batch output: genuine YOLOv5 weights, the 121 real frames.
+
+Every frame MegaDetector processed must come out identical (category, conf to 3 decimals, bbox to 4 decimals,
+order), the truncated JPEG included. Where wildeye deliberately differs: it reads the CMYK frame MegaDetector
+fails on ("image access failure").
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from clihelp import run_json
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "megadetector"
+IMAGES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "camera-traps" / "images"
+
+
+@pytest.fixture
+def reference() -> Path:
+    if not (REFERENCE / "megadetector-output-640.json").is_file() or not IMAGES.is_dir():
+        pytest.skip(f"MegaDetector reference output or frames not found under {REFERENCE.parent.parent} "
+                    "(../shared is absent)")
+    return REFERENCE
+
+
+@pytest.mark.parametrize("checkpoint, output", [
+    ("yolov5n-3class-640.pt", "megadetector-output-640.json"),  # image size from MegaDetector's metadata
+    ("yolov5n-3class.pt", "megadetector-output-1280.json"),  # no metadata: 1280, letterbox stride 64
+])
+def test_run_reproduces_megadetectors_batch_output(reference, tmp_path, checkpoint, output):
+    code, result = run_json("run", IMAGES, "--out", tmp_path / "out", "--detector", reference / checkpoint,
+                            "--classifier", "none", "--no-fiftyone", "--workers", "2")
+    assert code == 0, result
+    ours = {im["file"]: im for im in json.loads((tmp_path / "out" / "megadetector.json").read_text())["images"]}
+    theirs = json.loads((reference / output).read_text())["images"]
+    compared = 0
+    for entry in theirs:
+        if entry.get("detections") is None:  # MegaDetector failed it (the CMYK frame): wildeye reads it
+            assert entry["file"].endswith("_cmyk.jpg")
+            assert ours[entry["file"]]["detections"] is not None
+            continue
+        mine = [{key: d[key] for key in ("category", "conf", "bbox")} for d in ours[entry["file"]]["detections"]]
+        assert mine == entry["detections"], entry["file"]
+        compared += 1
+    assert compared == 120
+    truncated = "cameratrapai-test_data/african_elephants_truncated_file.jpg"
+    assert ours[truncated]["detections"] == next(e for e in theirs if e["file"] == truncated)["detections"]
+    assert result["failed"] == 0
