@@ -28,16 +28,10 @@ def tiny_detector(tmp_path_factory):
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
+    sys.path.insert(0, str(REPO / "scripts"))
+    from fault_inject import children  # the script's /proc reader
+
+    return children(pid)
 
 
 def test_fault_injection_with_decode_workers_alive(tiny_detector, tmp_path):
@@ -73,8 +67,9 @@ def test_sigterm_with_workers_alive_marks_the_run_interrupted_and_frees_everythi
     assert proc.returncode == 128 + signal.SIGTERM, stderr
     assert "stopped by signal 15" in stderr and "Traceback" not in stderr
     time.sleep(1.0)
-    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
-                and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    from fault_inject import alive
+
+    assert not [pid for pid in workers if alive(pid)]  # the workers died with their run
     con = sqlite3.connect(out / "journal.sqlite")
     assert [r[0] for r in con.execute("SELECT status FROM runs")] == ["interrupted"]
     con.close()

@@ -217,8 +217,8 @@ def decide(journal, manifest: Manifest, config: RunConfig, classifier=None, mode
                              for path, d in ensemble.decide_sequences(images).items()})
 
 
-def box_decision(d) -> "BoxDecision | None":
-    """An ensemble DetectionDecision as the journal keeps it."""
+def box_decision(d):
+    """An ensemble DetectionDecision as the journal keeps it (a types.BoxDecision), None for a box with none."""
     from wildeye.inference.types import BoxDecision
 
     p = d.prediction

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from wildeye.labels import CATEGORY_IDS, DETECTION_CATEGORIES  # noqa: F401  (re-exported)
-
 
 @dataclass
 class Detection:

@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from wildeye.inference.types import CATEGORY_IDS, DETECTION_CATEGORIES
+from wildeye.labels import CATEGORY_IDS, DETECTION_CATEGORIES
 from wildeye.labels import common_name
 from wildeye.reports.frames import ANIMAL, BLANK, HUMAN, VEHICLE, Frame, label_kind
 from wildeye.reports.megadetector import CONF_DIGITS, COORD_DIGITS, FORMAT_VERSION

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from wildeye.errors import ConfigError, WildeyeError
+from wildeye.names import media_path
 from wildeye.train.config import (
     CamtrapDPSource,
     ClassesSection,
@@ -238,7 +239,7 @@ def read_camtrap_dp(source: CamtrapDPSource, name: str, out: Collected) -> None:
                 continue
             deployment = m.get("deploymentID") or row.get("deploymentID") or None
             sequence = row.get("eventID") or sequences.get(m["mediaID"])
-            out.items.append(Item(path=str((root / file_path).resolve()), label=label, bbox=bbox,
+            out.items.append(Item(path=str(media_path(root, file_path).resolve()), label=label, bbox=bbox,
                                   sequence=sequence, location=locations.get(deployment) or deployment,
                                   deployment=deployment, source=name))
 
