@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from wildeye.inference.types import Detection, Prediction  # noqa: E402
+from wildeye.records import Detection, Prediction  # noqa: E402
 from wildeye.ingest.manifest import DeploymentInfo, Manifest, MediaFile, ScanSettings  # noqa: E402
 from wildeye.reports.build import build_report  # noqa: E402
 from wildeye.store.journal import HumanLabel, Journal  # noqa: E402

@@ -61,7 +61,7 @@ class WithSyntheticBoxes:
         self.prepare, self.preparer = detector.prepare, detector.preparer
 
     def detect_prepared(self, items):
-        from wildeye.inference.types import Detection
+        from wildeye.records import Detection
 
         results = self.detector.detect_prepared(items)
         for dets in results:

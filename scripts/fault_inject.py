@@ -125,20 +125,26 @@ def trial(number: int, rng: random.Random, card: Path, work: Path, detector: Pat
     if nxt.returncode not in (0, 1):
         result["problems"].append(f"next run exited {nxt.returncode}: {nxt.stderr.strip()[-300:]}")
     else:
-        summary = json.loads(nxt.stdout)
-        log = [json.loads(line) for line in Path(summary["log"]).read_text().splitlines()]
-        first = datetime.fromisoformat(log[0]["time"]).timestamp()
-        result["started_after_kill_s"] = round(first - killed_wall, 2)  # lock taken, card scanned, model loaded
+        try:
+            summary = json.loads(nxt.stdout)
+            log = [json.loads(line) for line in Path(summary["log"]).read_text().splitlines()]
+            first = datetime.fromisoformat(log[0]["time"]).timestamp()
+            result["started_after_kill_s"] = round(first - killed_wall, 2)  # lock taken, card scanned, model loaded
+        except (ValueError, KeyError, OSError, IndexError) as exc:
+            result["problems"].append(f"next run's summary or log unreadable ({exc}): {nxt.stderr.strip()[-300:]}")
     time.sleep(0.5)
     orphans = [pid for pid in workers if alive(pid)]
     if killed and orphans:
         result["problems"].append(f"orphan workers still alive: {orphans}")
         for pid in orphans:
             os.kill(pid, signal.SIGKILL)
-    result["problems"] += check_journal(out, frames)
-    images = json.loads((out / "megadetector.json").read_text())["images"]
-    if images != reference:
-        result["problems"].append("megadetector.json differs from a clean run's")
+    try:
+        result["problems"] += check_journal(out, frames)
+        images = json.loads((out / "megadetector.json").read_text())["images"]
+        if images != reference:
+            result["problems"].append("megadetector.json differs from a clean run's")
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        result["problems"].append(f"results unreadable: {exc}")
     shutil.rmtree(out, ignore_errors=True)
     return result
 

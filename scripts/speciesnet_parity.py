@@ -26,7 +26,7 @@ SCORE_TOLERANCE = 1e-6
 def compare(cases_dir: Path, limit: int | None = None) -> dict:
     from wildeye.config import EnsembleConfig
     from wildeye.inference.ensemble import Ensemble
-    from wildeye.inference.types import Detection
+    from wildeye.records import Detection
     from wildeye.labels import Taxonomy, parse
 
     taxonomy = Taxonomy.from_file(cases_dir / "taxonomy_release.txt")

@@ -20,7 +20,7 @@ import torch
 
 from wildeye.errors import WildeyeError
 from wildeye.inference.detector import (CLASS_NAMES, Detector, letterbox, nms, prepare, to_detections)
-from wildeye.inference.types import Detection
+from wildeye.records import Detection
 from wildeye.models.yolov5 import (YOLOV5S, YOLOV5X6, CheckpointError, UnsafeCheckpointError, YOLOv5,
                                    architecture, architecture_name, build_model, load_checkpoint,
                                    write_checkpoint, _pickle_globals)

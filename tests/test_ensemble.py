@@ -18,7 +18,7 @@ from wildeye.inference.ensemble import (
     display_name,
     load_geofence,
 )
-from wildeye.inference.types import Detection
+from wildeye.records import Detection
 from wildeye.labels import SN_BLANK as SPECIESNET_BLANK
 from wildeye.labels import Taxonomy
 from wildeye.labels import SN_HUMAN as SPECIESNET_HUMAN
@@ -521,7 +521,7 @@ def test_geofence_file_is_relative_to_the_config(tmp_path):
 def test_calibrated_class_threshold_replaces_the_global_bar():
     from wildeye.config import EnsembleConfig
     from wildeye.inference.ensemble import decide_detection
-    from wildeye.inference.types import Detection
+    from wildeye.records import Detection
 
     cfg = EnsembleConfig(class_thresholds={"snow leopard": 0.93, "other": 0.5})
     sure = decide_detection(Detection("animal", 0.9, (0.1, 0.1, 0.2, 0.2), [("snow leopard", 0.95)]), cfg)

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from wildeye.errors import WildeyeError
-from wildeye.inference.types import Detection, Prediction
+from wildeye.records import Detection, Prediction
 from wildeye.ingest.manifest import Flag, MediaFile
 from wildeye.store.journal import EXIT_LOCKED, HumanLabel, Journal, JournalLocked, is_locked
 

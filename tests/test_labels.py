@@ -52,8 +52,8 @@ def test_taxonomy_map_is_speciesnets():
 
 def test_a_flagship_given_as_a_family_alerts(tmp_path):
     from wildeye.ingest.manifest import MediaFile
-    from wildeye.inference.types import Prediction
-    from wildeye.reports.alerts import new_sightings
+    from wildeye.records import Prediction
+    from wildeye.app.alerts import new_sightings
     from wildeye.store.journal import Journal
 
     with Journal.open(tmp_path) as journal:

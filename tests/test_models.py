@@ -22,7 +22,7 @@ from wildeye.models.download import ChecksumError, DownloadError, download, pull
 from wildeye.models.registry import BUILTIN_MODELS, ModelSpec, Registry, resolve_model
 
 # Registers the group on the real CLI (a no-op once cli.py does it) and exits the way `wildeye` does.
-CLI = "from wildeye.cli import cli, main; from wildeye.models.commands import models; cli.add_command(models); main()"
+CLI = "from wildeye.cli import main; main()"
 
 
 def run_models(*args, env=None, timeout=60) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from imagegen import write_frame
 
-from wildeye.inference.types import BoxDecision, Detection, Prediction
+from wildeye.records import BoxDecision, Detection, Prediction
 from wildeye.ingest.manifest import DeploymentInfo, Manifest, MediaFile, ScanSettings
 from wildeye.reports.build import build_report
 from wildeye.reports.filters import ReportFilters
@@ -21,8 +21,7 @@ from wildeye.store.journal import HumanLabel, Journal
 
 FOX = "a1;mammalia;carnivora;canidae;vulpes;vulpes;red fox"
 LEOPARD = "b2;mammalia;carnivora;felidae;panthera;uncia;snow leopard"
-CLI = ("from wildeye.cli import cli, main; from wildeye.reports.commands import report; "
-       "cli.add_command(report); main()")
+CLI = "from wildeye.cli import main; main()"
 
 
 def box(label, conf=0.9, bbox=(0.1, 0.2, 0.3, 0.4), score=0.95, category=None):
@@ -271,7 +270,7 @@ def test_cli_json_since_and_bad_arguments(tmp_path):
 
 
 def test_importing_the_cli_loads_no_report_dependencies():
-    code = ("import sys, wildeye.cli, wildeye.reports.commands; "
+    code = ("import sys, wildeye.cli, wildeye.commands.report; "
             "print([m for m in ('matplotlib', 'pandas', 'frictionless', 'PIL') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
@@ -376,7 +375,7 @@ def test_report_says_frames_are_pending_and_a_run_is_in_progress(tmp_path):
 
 def test_sighting_hook_gets_paths_that_open_for_names_that_are_not_utf8(tmp_path):
     from wildeye.names import record_name
-    from wildeye.reports.alerts import Sighting, notify
+    from wildeye.app.alerts import Sighting, notify
 
     real = os.fsdecode(os.fsencode(tmp_path) + b"/cam/bad\xffname.jpg")
     write_frame(Path(real), size=(32, 32))

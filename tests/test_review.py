@@ -194,7 +194,7 @@ def test_cli_errors_and_model_evaluation(tmp_path, fo_env):
 
 
 def test_import_wildeye_cli_does_not_import_fiftyone():
-    code = ("import sys, wildeye.cli, wildeye.review, wildeye.review.commands; "
+    code = ("import sys, wildeye.cli, wildeye.review, wildeye.commands.review; "
             "print(sorted(m for m in ('fiftyone', 'pymongo') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr

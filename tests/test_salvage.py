@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from wildeye.inference.types import Detection
+from wildeye.records import Detection
 from wildeye.store.journal import JOURNAL_NAME, SCHEMA, HumanLabel, Journal
 from wildeye.store.salvage import colliding_tables, salvage_rows, table_shapes
 

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::Deprecat
 REPO = Path(__file__).resolve().parents[1]
 ARCH = "test_resnet"  # timm's ~0.4 M parameter test model: a training step on CPU takes milliseconds
 COLOURS = {"snow leopard": (235, 60, 40), "blue sheep": (40, 200, 60), "marmot": (50, 80, 235)}
-CLI = "from wildeye.cli import cli, main; from wildeye.train.commands import train; cli.add_command(train); main()"
+CLI = "from wildeye.cli import main; main()"
 
 
 def run_train(*args, timeout=240) -> subprocess.CompletedProcess:
@@ -340,7 +340,7 @@ def test_metrics_per_class_and_top_k():
 
 
 def test_import_has_no_heavy_side_effects():
-    code = ("import sys, wildeye.cli, wildeye.train.commands, wildeye.train.config, wildeye.train.data, "
+    code = ("import sys, wildeye.cli, wildeye.commands.train, wildeye.train.config, wildeye.train.data, "
             "wildeye.train.evaluate, wildeye.train.loop;"
             "print(sorted(m for m in ('torch', 'timm', 'fiftyone', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -158,10 +158,20 @@ class ClassifierConfig(_Strict):
         "fp32 is what SpeciesNet runs; fp16 (GPU) is faster and moves scores slightly"))
 
 
+class ScanConfig(_Strict):
+    """How the card is read: the same settings as `wildeye scan`'s flags."""
+
+    sequence_gap: float = Field(60.0, gt=0, description="seconds between frames that start a new sequence")
+    deployments: Optional[str] = Field(None, description=(
+        "Camtrap DP-style deployments.csv, relative to this config file; null: SOURCE/deployments.csv if present"))
+
+
 class AfterRunConfig(_Strict):
     fiftyone: bool = Field(True, description="sync results into a FiftyOne dataset for review")
     dataset: Optional[str] = Field(None, description="FiftyOne dataset name; null: wildeye-<source folder name>")
     report: bool = Field(False, description="write the sightings report (OUT/report) after each run")
+    on_sighting: Optional[str] = Field(None, description=(
+        "shell command run for each new flagship sighting (WILDEYE_* variables, JSON on stdin)"))
 
 
 class RunConfig(_Strict):
@@ -175,6 +185,8 @@ class RunConfig(_Strict):
         "full: decode at full resolution, MegaDetector's and SpeciesNet's pixels (their answers, exactly); "
         "fast: JPEG DCT scaling to the detector's input size, 3-4x cheaper decode, answers move "
         "(scripts/bench_run.py prints the agreement)"))
+    wait: bool = Field(False, description="if another run holds the journal, wait for it instead of exiting (3)")
+    scan: ScanConfig = Field(default_factory=ScanConfig)
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     after_run: AfterRunConfig = Field(default_factory=AfterRunConfig)
 
@@ -201,18 +213,20 @@ def load_run_config(path: str | Path | None = None, overrides: dict[str, Any] | 
         config = RunConfig.model_validate(data)
     except ValidationError as exc:
         raise validation_config_error(exc, source, root, RunConfig, set(overrides or ())) from None
-    for key in ("geofence_file", "taxonomy_file"):
-        value = getattr(config.ensemble, key)
-        if path is None or not value:
+    for section, key in (("ensemble", "geofence_file"), ("ensemble", "taxonomy_file"), ("scan", "deployments")):
+        value = getattr(getattr(config, section), key)
+        if not value:
             continue
+        from_flag = f"{section}.{key}" in (overrides or {})
         resolved = Path(value).expanduser()
-        if not resolved.is_absolute():
+        if not resolved.is_absolute() and path is not None and not from_flag:
             resolved = path.parent / resolved
         if not resolved.is_file():
-            line = _line_of(root, ("ensemble", key))
-            raise ConfigError(f"{_where(source, line)}: ensemble.{key}: no such file {str(resolved)!r}",
+            where = "command-line override" if from_flag or path is None else _where(
+                source, _line_of(root, (section, key)))
+            raise ConfigError(f"{where}: {section}.{key}: no such file {str(resolved)!r}",
                               "give a path relative to the config file, or null")
-        setattr(config.ensemble, key, str(resolved))
+        setattr(getattr(config, section), key, str(resolved.resolve()))
     return config
 
 

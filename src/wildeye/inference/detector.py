@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from wildeye.errors import WildeyeError
-from wildeye.inference.types import Detection
+from wildeye.records import Detection
 
 __all__ = [
     "DEFAULT_IMAGE_SIZE", "DEFAULT_CONF_FLOOR", "NMS_IOU", "MAX_DETECTIONS", "PAD_COLOR", "CLASS_NAMES",

@@ -24,7 +24,7 @@ from typing import Iterable, Mapping
 from wildeye.config import EnsembleConfig
 from wildeye.inference import speciesnet_rules as rules
 from wildeye.inference.geofence import admin1_code, geofence_key, load_geofence, normalize_geofence
-from wildeye.inference.types import Detection, Prediction
+from wildeye.records import Detection, Prediction
 from wildeye.labels import (
     ANIMAL,
     BLANK,

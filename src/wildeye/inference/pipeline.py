@@ -7,12 +7,11 @@ DataLoader workers decode the next frames.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from wildeye.inference.types import Detection
+from wildeye.records import Detection
 
 Progress = Callable[[int, int], None]
 
@@ -123,24 +122,3 @@ class FramePipeline:
         if self.crop_padding is None:
             return self.classifier.crop_detection(image, bbox)
         return self.classifier.crop_detection(image, bbox, self.crop_padding)
-
-
-def summarize_results(journal) -> dict:
-    """Counts a ranger wants at the end of a run, from the journal's decisions."""
-    counts = journal.counts()
-    decisions = journal.decisions()
-    labels = Counter(p.label for p in decisions.values())
-    species = {label: n for label, n in labels.items() if label not in ("blank", "human", "vehicle")}
-    return {
-        "images": sum(counts.values()),
-        "processed": counts.get("done", 0),
-        "failed": counts.get("failed", 0),
-        "pending": counts.get("pending", 0),
-        "duplicates": counts.get("duplicate", 0),
-        "skipped": counts.get("skipped", 0),
-        "blank": labels.get("blank", 0),
-        "human": labels.get("human", 0),
-        "vehicle": labels.get("vehicle", 0),
-        "animals": dict(sorted(species.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "needs_review": sum(p.needs_review for p in decisions.values()),
-    }

@@ -22,7 +22,7 @@ def make_synthetic_run(out_dir: Path, source: Path, frames: int = 100, deploymen
                        images: bool = False, seed: int = 0) -> Path:
     """Write out_dir/journal.sqlite and out_dir/manifest.json describing `frames` frames under source."""
     from wildeye import __version__
-    from wildeye.inference.types import BoxDecision, Detection, Prediction
+    from wildeye.records import BoxDecision, Detection, Prediction
     from wildeye.ingest.manifest import DeploymentInfo, Manifest, MediaFile, ScanSettings
     from wildeye.store.journal import Journal
 

@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 
 from wildeye import __version__
 from wildeye.errors import EXIT_LOCKED, WildeyeError
-from wildeye.inference.types import BoxDecision, Detection, Prediction
+from wildeye.records import BoxDecision, Detection, Prediction
 from wildeye.store.salvage import salvage_rows
 
 logger = logging.getLogger(__name__)
@@ -283,6 +283,12 @@ class Journal:
                 " WHERE status='pending' AND content_hash IS NOT NULL AND EXISTS (SELECT 1 FROM media d"
                 "  WHERE d.content_hash=media.content_hash AND d.path<>media.path AND d.status IN ('done','failed'))")
             return self.conn.total_changes - before
+
+    def requeue_processed(self) -> int:
+        """Every processed image back to pending (`--rerun` with other models); returns how many."""
+        with self.transaction():
+            return self.conn.execute("UPDATE media SET status='pending' WHERE run_id IS NOT NULL AND kind='image'"
+                                     ).rowcount
 
     def pending(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT path FROM media WHERE status='pending' ORDER BY path")]

@@ -8,17 +8,34 @@ message instead of mixing results, unless `rerun` is asked for.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from wildeye.app.alerts import new_sightings, notify
 from wildeye.atomic import write_json_atomic
 from wildeye.config import RunConfig
-from wildeye.errors import ConfigError, NothingToDo
+from wildeye.errors import ConfigError, NothingToDo, WildeyeError
+from wildeye.inference.classifier import load_classifier
+from wildeye.inference.detector import Detector
+from wildeye.inference.device import select_device
+from wildeye.inference.ensemble import Ensemble, ImageResult
+from wildeye.inference.pipeline import FramePipeline
 from wildeye.ingest.manifest import MANIFEST_NAME, Manifest, ScanSettings
+from wildeye.ingest.scan import scan
+from wildeye.labels import Taxonomy
+from wildeye.models.registry import resolve_model
 from wildeye.names import record_name
+from wildeye.records import BoxDecision
+from wildeye.reports.build import build_report
+from wildeye.reports.megadetector import megadetector_output
+from wildeye.review import sync_run
+from wildeye.store.journal import Journal
+from wildeye.store.runlog import RunLog
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +60,6 @@ class LoadedModels:
 
 
 def load_models(config: RunConfig, device) -> LoadedModels:
-    from wildeye.inference.detector import Detector
-    from wildeye.models.registry import resolve_model
 
     det_model = resolve_model(config.detector.name, "detector")
     detector = Detector.from_checkpoint(det_model.path, device=device,
@@ -59,7 +74,6 @@ def load_models(config: RunConfig, device) -> LoadedModels:
                          "precision": config.detector.precision}}
     classifier = None
     if config.classifier.name:
-        from wildeye.inference.classifier import load_classifier
 
         cls_model = resolve_model(config.classifier.name, "classifier")
         classifier = load_classifier(cls_model.path, device=device, batch_size=classifier_batch_size(config, device),
@@ -77,12 +91,6 @@ def classifier_batch_size(config: RunConfig, device) -> int:
 def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSettings | None = None, *,
         rerun: bool = False, wait: bool = False, on_sighting: str | None = None, report: bool = False,
         on_scan: Progress | None = None, on_progress: Progress | None = None) -> RunOutcome:
-    from wildeye.inference.device import select_device
-    from wildeye.inference.pipeline import FramePipeline, summarize_results
-    from wildeye.ingest.scan import scan
-    from wildeye.reports.alerts import new_sightings, notify
-    from wildeye.store.journal import Journal
-    from wildeye.store.runlog import RunLog
 
     started = time.perf_counter()
     device = select_device(config.device)
@@ -159,7 +167,6 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
 
 def _write_report(out_dir: Path, log) -> dict:
     """The sightings report after a run; a report that fails costs the report, not the finished run."""
-    from wildeye.reports.build import build_report
 
     try:
         build_report(out_dir, run_in_progress=False)  # this run holds the lock and is done
@@ -173,8 +180,6 @@ def _write_report(out_dir: Path, log) -> dict:
 
 def _sync_fiftyone(out_dir: Path, dataset: str | None, log) -> str | None:
     """Results into the review dataset; a database that will not start costs the review, not the run."""
-    from wildeye.errors import WildeyeError
-    from wildeye.review import sync_run
 
     try:
         result = sync_run(out_dir, dataset)
@@ -193,13 +198,12 @@ def _check_fingerprint(journal, fingerprint: dict, rerun: bool) -> None:
         if not rerun:
             raise ConfigError(f"{journal.path} holds results from other models or settings",
                               "pass --rerun to redo every frame with these, or --out to keep both")
-        journal.conn.execute("UPDATE media SET status='pending' WHERE run_id IS NOT NULL AND kind='image'")
+        journal.requeue_processed()
     journal.set_meta("fingerprint", fingerprint)
 
 
 def decide(journal, manifest: Manifest, config: RunConfig, classifier=None, models_info: dict | None = None) -> None:
     """Ensemble decisions for every processed frame, sequence by sequence, written to the journal per box."""
-    from wildeye.inference.ensemble import ImageResult
 
     ensemble = build_ensemble(config, classifier, (models_info or {}).get("detector", {}))
     deployments = {d.deployment_id: d for d in manifest.deployments}
@@ -219,7 +223,6 @@ def decide(journal, manifest: Manifest, config: RunConfig, classifier=None, mode
 
 def box_decision(d):
     """An ensemble DetectionDecision as the journal keeps it (a types.BoxDecision), None for a box with none."""
-    from wildeye.inference.types import BoxDecision
 
     p = d.prediction
     if p is None:
@@ -232,8 +235,6 @@ def build_ensemble(config: RunConfig, classifier=None, detector_info: dict | Non
     """The run's Ensemble: the model's published detection threshold unless the config sets one, the classifier's
     calibrated thresholds (the config's own win), and SpeciesNet's taxonomy and geofence files from the model
     folder (its info.json) unless the config names others."""
-    from wildeye.inference.ensemble import Ensemble
-    from wildeye.labels import Taxonomy
 
     settings = config.ensemble
     update: dict = {}
@@ -256,7 +257,6 @@ def build_ensemble(config: RunConfig, classifier=None, detector_info: dict | Non
 
 def model_resources(classifier) -> dict:
     """The taxonomy and geofence files a SpeciesNet model folder ships (info.json keys "taxonomy", "geofence")."""
-    import json
 
     path = getattr(classifier, "path", None)
     if path is None:
@@ -275,7 +275,6 @@ def model_resources(classifier) -> dict:
 
 
 def write_megadetector_json(journal, out_dir: Path, models_info: dict) -> Path:
-    from wildeye.reports.megadetector import megadetector_output
 
     classifier = models_info.get("classifier", {}).get("name")
     document = megadetector_output(journal, models_info["detector"], classifier_name=classifier)
@@ -312,3 +311,24 @@ def _md5(path: Path) -> str:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+def summarize_results(journal) -> dict:
+    """Counts a ranger wants at the end of a run, from the journal's decisions."""
+    counts = journal.counts()
+    decisions = journal.decisions()
+    labels = Counter(p.label for p in decisions.values())
+    species = {label: n for label, n in labels.items() if label not in ("blank", "human", "vehicle")}
+    return {
+        "images": sum(counts.values()),
+        "processed": counts.get("done", 0),
+        "failed": counts.get("failed", 0),
+        "pending": counts.get("pending", 0),
+        "duplicates": counts.get("duplicate", 0),
+        "skipped": counts.get("skipped", 0),
+        "blank": labels.get("blank", 0),
+        "human": labels.get("human", 0),
+        "vehicle": labels.get("vehicle", 0),
+        "animals": dict(sorted(species.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "needs_review": sum(p.needs_review for p in decisions.values()),
+    }

@@ -1,7 +1,6 @@
 """`wildeye train CONFIG`: a thin shell over `wildeye.train.loop.train`.
 
-Registered on the main CLI with `cli.add_command(train)`. Nothing heavy (torch, timm) is imported until
-the command runs, and this module does not import wildeye.cli (which registers it) at import time.
+Registered on the main CLI by `wildeye.cli`. Nothing heavy (torch, timm) is imported until the command runs.
 """
 
 from __future__ import annotations
@@ -11,20 +10,7 @@ from pathlib import Path
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 110}
-
-
-def _verbosity(ctx: click.Context, param: click.Parameter, value) -> None:
-    from wildeye.cli import _set_verbosity
-
-    _set_verbosity(ctx, param, value)
-
-
-def _verbosity_options(f):
-    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_verbosity,
-                     help="Only errors: no progress or summaries.")(f)
-    return click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbosity, show_default=False,
-                        help="More detail (repeat for debug logs).")(f)
+from wildeye.commands.options import CONTEXT, verbosity_options
 
 
 @click.command("train", context_settings=CONTEXT)
@@ -33,7 +19,7 @@ def _verbosity_options(f):
 @click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps.  [default: train.device]")
 @click.option("--epochs", type=click.IntRange(1, 10000), default=None, help="Override train.epochs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-@_verbosity_options
+@verbosity_options
 @click.pass_context
 def train(ctx: click.Context, config: Path, resume: bool, device: str | None, epochs: int | None,
           as_json: bool) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 110}
+from wildeye.commands.options import CONTEXT
 KIND_CHOICES = ("megadetector", "speciesnet", "wildeye-package", "timm")  # registry.KINDS, without importing it
 
 

@@ -1,4 +1,4 @@
-"""Plain result types shared by the detector, classifier, ensemble and journal."""
+"""Plain result types at the bottom of the house: detections, their decisions, predictions."""
 
 from __future__ import annotations
 

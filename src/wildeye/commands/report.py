@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from wildeye.cli import verbosity_options
+from wildeye.commands.options import verbosity_options
 from wildeye.errors import EXIT_OK
 
 

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import click
 
-from wildeye.cli import verbosity_options
+from wildeye.commands.options import CONTEXT, verbosity_options
 from wildeye.errors import WildeyeError
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 110}
 OUT_HELP = "Run folder holding journal.sqlite (what `wildeye run --out` wrote).  [default: current folder]"
 
 
