@@ -17,6 +17,7 @@ from clihelp import run_cli, run_json
 from imagegen import write_frame
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
 T0 = datetime(2024, 5, 1, 10, 0, 0)
 
 

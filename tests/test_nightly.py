@@ -131,6 +131,7 @@ def _assert_each_frame_once(out: Path, frames: int) -> None:
     assert all(count == top + 1 for _, count, top in rows)  # no frame's boxes recorded twice
 
 
+@pytest.mark.slow
 def test_random_kill_9_trials_lose_and_duplicate_nothing(tmp_path, tiny_detector):
     inbox = tmp_path / "inbox"
     frames = 40
@@ -154,6 +155,7 @@ def test_random_kill_9_trials_lose_and_duplicate_nothing(tmp_path, tiny_detector
     assert _output_images(out) == _clean_run(tmp_path, inbox, tiny_detector)
 
 
+@pytest.mark.slow
 def test_disk_full_then_next_run_completes(tmp_path, tiny_detector):
     inbox = tmp_path / "inbox"
     frames = 40
@@ -180,6 +182,7 @@ def test_disk_full_then_next_run_completes(tmp_path, tiny_detector):
     assert _output_images(out) == _clean_run(tmp_path, inbox, tiny_detector)
 
 
+@pytest.mark.slow
 def test_truncated_journal_recovers_on_next_run(tmp_path, tiny_detector):
     inbox = tmp_path / "inbox"
     frames = 12

@@ -17,6 +17,9 @@ REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" 
 IMAGES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "camera-traps" / "images"
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture
 def reference() -> Path:
     if not (REFERENCE / "megadetector-output-640.json").is_file() or not IMAGES.is_dir():

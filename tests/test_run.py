@@ -107,6 +107,7 @@ def test_run_writes_journal_decisions_and_megadetector_json(tmp_path, models):
     assert other.returncode == 2 and "--rerun" in other.stderr and len(other.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_processes_each_frame_exactly_once(tmp_path, models):
     detector, _ = models
     source = tmp_path / "card"

@@ -23,6 +23,9 @@ ReviewCode = Literal["low_confidence", "flagship", "sequence_disagreement", "geo
 RollupLevel = Literal["genus", "family", "order", "class", "kingdom"]
 _LEVEL_ORDER = ("species", "genus", "family", "order", "class", "kingdom")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+# MegaDetector's `fallback_detection_threshold`: the detection threshold when a model publishes none. The one place
+# this number lives; a run records the threshold it used, and readers take it from there.
+FALLBACK_DETECTION_THRESHOLD = 0.2
 
 
 def _device_name(value: str) -> str:

@@ -18,14 +18,14 @@ from typing import Callable
 
 from wildeye.app.alerts import new_sightings, notify
 from wildeye.atomic import write_json_atomic
-from wildeye.config import RunConfig
+from wildeye.config import FALLBACK_DETECTION_THRESHOLD, RunConfig
 from wildeye.errors import ConfigError, NothingToDo, WildeyeError
 from wildeye.inference.classifier import load_classifier
 from wildeye.inference.detector import Detector
 from wildeye.inference.device import select_device
 from wildeye.inference.ensemble import Ensemble, ImageResult
 from wildeye.inference.pipeline import FramePipeline
-from wildeye.ingest.manifest import MANIFEST_NAME, Manifest, ScanSettings
+from wildeye.ingest.manifest import MANIFEST_NAME, ScanSettings
 from wildeye.ingest.scan import scan
 from wildeye.labels import Taxonomy
 from wildeye.models.registry import resolve_model
@@ -68,7 +68,7 @@ def load_models(config: RunConfig, device) -> LoadedModels:
                                         half=config.detector.precision == "fp16")
     info = {"detector": {"name": det_model.name, "path": str(det_model.path), "filename": det_model.path.name,
                          "md5": _model_md5(det_model), "megadetector_version": det_model.spec.version or "unknown",
-                         "typical_detection_threshold": det_model.typical_threshold or 0.2,
+                         "typical_detection_threshold": det_model.spec.detection_threshold,
                          "conservative_detection_threshold": det_model.conservative_threshold or 0.05,
                          "image_size": detector.image_size, "letterbox_stride": detector.letterbox_stride,
                          "precision": config.detector.precision}}
@@ -111,6 +111,7 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         _check_fingerprint(journal, _fingerprint(config, models.info), rerun)
         journal.set_meta("source", record_name(str(Path(source).resolve())))
         journal.add_media(manifest.files)
+        journal.set_deployments(manifest.deployments)
         pending = journal.pending()
         run_id = journal.start_run(config.model_dump(mode="json"), models.info)
         log = RunLog(out_dir / "logs", run_id)
@@ -132,7 +133,7 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         status = "interrupted"
         try:
             pipeline.process(Path(source), pending, record, on_progress)
-            decide(journal, manifest, config, models.classifier, models.info)
+            decide(journal, config, models.classifier, models.info)
             outputs = {"megadetector_json": str(write_megadetector_json(journal, out_dir, models.info))}
             sightings = new_sightings(journal, run_id, config.ensemble.flagship_species)
             for sighting in sightings:
@@ -202,11 +203,11 @@ def _check_fingerprint(journal, fingerprint: dict, rerun: bool) -> None:
     journal.set_meta("fingerprint", fingerprint)
 
 
-def decide(journal, manifest: Manifest, config: RunConfig, classifier=None, models_info: dict | None = None) -> None:
+def decide(journal, config: RunConfig, classifier=None, models_info: dict | None = None) -> None:
     """Ensemble decisions for every processed frame, sequence by sequence, written to the journal per box."""
 
     ensemble = build_ensemble(config, classifier, (models_info or {}).get("detector", {}))
-    deployments = {d.deployment_id: d for d in manifest.deployments}
+    deployments = journal.deployments()
     detections = journal.detections()
     images = []
     for media in journal.media():
@@ -239,7 +240,8 @@ def build_ensemble(config: RunConfig, classifier=None, detector_info: dict | Non
     settings = config.ensemble
     update: dict = {}
     if settings.detection_threshold is None:
-        update["detection_threshold"] = (detector_info or {}).get("typical_detection_threshold") or 0.2
+        update["detection_threshold"] = ((detector_info or {}).get("typical_detection_threshold")
+                                         or FALLBACK_DETECTION_THRESHOLD)
     calibrated = getattr(classifier, "thresholds", None) or {}
     if calibrated:  # a trained package's per-class thresholds; the run config's own win
         update["class_thresholds"] = {**calibrated, **settings.class_thresholds}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from wildeye.config import EnsembleConfig
+from wildeye.config import FALLBACK_DETECTION_THRESHOLD, EnsembleConfig
 from wildeye.inference import speciesnet_rules as rules
 from wildeye.inference.geofence import admin1_code, geofence_key, load_geofence, normalize_geofence
 from wildeye.records import Detection, Prediction
@@ -145,7 +145,8 @@ class Ensemble:
 
     @property
     def detection_threshold(self) -> float:
-        return self.cfg.detection_threshold if self.cfg.detection_threshold is not None else 0.2
+        threshold = self.cfg.detection_threshold
+        return threshold if threshold is not None else FALLBACK_DETECTION_THRESHOLD
 
     # --- per detection ---------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from wildeye.config import FALLBACK_DETECTION_THRESHOLD
 from wildeye.errors import ConfigError, WildeyeError
 
 if TYPE_CHECKING:
@@ -32,8 +33,6 @@ ARCHIVE_SUFFIXES = {".tar.gz": "tar.gz", ".tgz": "tar.gz", ".tar": "tar", ".zip"
 
 DEFAULT_DETECTOR = "mdv5a"
 DEFAULT_CLASSIFIER = "speciesnet"
-# MegaDetector's `fallback_detection_threshold`: what MD recommends when a model publishes no threshold.
-FALLBACK_DETECTION_THRESHOLD = 0.2
 
 ENV_REGISTRY = "WILDEYE_REGISTRY"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from wildeye import __version__
+from wildeye.config import FALLBACK_DETECTION_THRESHOLD
 from wildeye.errors import EXIT_LOCKED, WildeyeError
+from wildeye.ingest.manifest import DeploymentInfo
 from wildeye.records import BoxDecision, Detection, Prediction
 from wildeye.store.salvage import salvage_rows
 
@@ -75,6 +77,10 @@ CREATE TABLE IF NOT EXISTS decisions (
     label TEXT NOT NULL, score REAL NOT NULL, source TEXT NOT NULL,
     needs_review INTEGER NOT NULL, review_reasons TEXT,
     detections TEXT                  -- schema 1 only: per-box predictions (now in the detections table)
+);
+CREATE TABLE IF NOT EXISTS deployments (
+    deployment_id TEXT PRIMARY KEY,
+    info TEXT NOT NULL               -- JSON of ingest.manifest.DeploymentInfo (coordinates, times, time zone, ...)
 );
 CREATE TABLE IF NOT EXISTS human_labels (
     path TEXT PRIMARY KEY,
@@ -212,7 +218,7 @@ class Journal:
             value = json.loads(row[0])["ensemble"]["detection_threshold"] if row else None
         except (TypeError, KeyError, ValueError):
             value = None
-        return float(value) if isinstance(value, (int, float)) else 0.2
+        return float(value) if isinstance(value, (int, float)) else FALLBACK_DETECTION_THRESHOLD
 
     # -- meta and runs ---------------------------------------------------------------------------------------
 
@@ -283,6 +289,17 @@ class Journal:
                 " WHERE status='pending' AND content_hash IS NOT NULL AND EXISTS (SELECT 1 FROM media d"
                 "  WHERE d.content_hash=media.content_hash AND d.path<>media.path AND d.status IN ('done','failed'))")
             return self.conn.total_changes - before
+
+    def set_deployments(self, deployments: Iterable[DeploymentInfo]) -> None:
+        """The deployments of the last scan (replacing the earlier ones): readers need no manifest.json."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM deployments")
+            self.conn.executemany("INSERT INTO deployments(deployment_id, info) VALUES (?, ?)",
+                                  [(d.deployment_id, d.model_dump_json()) for d in deployments])
+
+    def deployments(self) -> dict[str, DeploymentInfo]:
+        return {r[0]: DeploymentInfo.model_validate_json(r[1])
+                for r in self.conn.execute("SELECT deployment_id, info FROM deployments ORDER BY deployment_id")}
 
     def requeue_processed(self) -> int:
         """Every processed image back to pending (`--rerun` with other models); returns how many."""
