@@ -26,22 +26,10 @@ T0 = datetime(2024, 5, 1, 10, 0, 0)
 def confident_models(tmp_path_factory):
     """A detector that always sees animals and a classifier that always says snow leopard: a flagship every time."""
     from speciesnet_fixture import LABELS, make_tiny_model, write_speciesnet_folder
-    from yolo_fixtures import tiny_model
-
-    from wildeye.models.yolov5 import write_checkpoint
+    from yolo_fixtures import write_always_animal
 
     root = tmp_path_factory.mktemp("confident")
-    detector = tiny_model("yolov5s", seed=1)
-    with torch.no_grad():
-        for level, conv in enumerate(detector.detect.m):
-            conv.weight.zero_()
-            bias = conv.bias.view(detector.detect.na, -1)
-            bias.fill_(-10.0)
-            bias[:, :4] = 0.0
-            if level == len(detector.detect.m) - 1:  # big boxes on the coarsest level only
-                bias[:, 4] = 10.0  # objectness
-                bias[:, 5] = 10.0  # class 0: animal
-    detector_path = write_checkpoint(detector, root / "always_animal.pt", image_size=320)
+    detector_path = write_always_animal(root / "always_animal.pt", image_size=320)
     classifier = make_tiny_model()
     with torch.no_grad():
         classifier.head.weight.zero_()

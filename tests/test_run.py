@@ -22,10 +22,10 @@ T0 = datetime(2024, 5, 1, 10, 0, 0)
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     from speciesnet_fixture import make_tiny_model, write_speciesnet_folder
-    from yolo_fixtures import write_tiny
+    from yolo_fixtures import write_always_animal
 
     root = tmp_path_factory.mktemp("models")
-    detector = write_tiny(root / "tiny_md.pt", image_size=320)
+    detector = write_always_animal(root / "tiny_md.pt", image_size=320)
     classifier = write_speciesnet_folder(root / "speciesnet", make_tiny_model())
     return detector, classifier
 
@@ -91,7 +91,7 @@ def test_run_writes_journal_decisions_and_megadetector_json(tmp_path, models):
     # SpeciesNet's rule: every box >= 0.1, of any category, is classified, and carries its own decision
     classified = journal.execute("SELECT COUNT(*) FROM detections WHERE classifications IS NOT NULL").fetchone()[0]
     eligible = journal.execute("SELECT COUNT(*) FROM detections WHERE conf >= 0.1").fetchone()[0]
-    assert classified == eligible
+    assert classified == eligible and eligible > 0  # the e2e run classifies real boxes
     decided = journal.execute("SELECT COUNT(*) FROM detections WHERE conf >= 0.1 AND sn_source IS NOT NULL"
                               " AND label IS NOT NULL").fetchone()[0]
     assert decided == eligible
