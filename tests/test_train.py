@@ -269,7 +269,7 @@ def test_coco_and_camtrap_dp_sources(coco, tmp_path):
     assert set(by_label) == {"Panthera uncia", "blank"}  # the machine-labelled wolf is not used
     leopard = by_label["Panthera uncia"]
     assert leopard.bbox == (0.1, 0.2, 0.5, 0.4) and leopard.location == "loc-A" and leopard.deployment == "d1"
-    assert leopard.path.endswith("media/a.jpg") and leopard.sequence == "d1#0"
+    assert leopard.path.endswith("media/a.jpg") and leopard.sequence == "d1#00001"  # scan's sequence ids
     assert by_label["blank"].path.endswith("media/d.jpg") and by_label["blank"].sequence == "ev9"
     assert any("not a human classification" in reason for _, reason in got.skipped)
     with_machine = DataSection.model_validate({"sources": [{"type": "camtrap-dp", "path": str(root),
@@ -287,8 +287,45 @@ def test_unreadable_files_are_skipped_with_a_reason(tmp_path):
     items = D.check_readable(collected.items, skipped)
     assert len(items) == 6 and skipped == [(str(root / "marmot" / "broken.jpg"), "not a readable image "
                                             "(UnidentifiedImageError)")]
-    crop = D.load_crop(items[0].path, (0.2, 0.2, 0.6, 0.6), 0.0, 16)
+    crop = D.load_crop(items[0].path, (0.2, 0.2, 0.6, 0.6), 0.0)
     assert crop.dtype == np.uint8 and crop.shape == (30, 40, 3)  # rows 9..38, columns 12..51: edges rounded outward
+
+
+def test_camtrap_bursts_follow_the_scan_rule():
+    """A gap of exactly the scan's sequence gap keeps one burst (`>`, as `wildeye scan`); one second more splits."""
+    from wildeye.ingest.manifest import ScanSettings
+
+    gap = ScanSettings().sequence_gap_s
+    rows = [{"mediaID": m, "deploymentID": "d1", "timestamp": f"2024-05-01T10:{t}Z"}
+            for m, t in (("a", "00:00"), ("b", f"{int(gap) // 60:02d}:00"), ("c", f"{2 * int(gap) // 60:02d}:01"))]
+    rows.append({"mediaID": "z", "deploymentID": "d2", "timestamp": "2024-05-01T10:00:30"})  # naive: as UTC
+    assert D._camtrap_sequences(rows) == {"a": "d1#00001", "b": "d1#00001", "c": "d1#00002", "z": "d2#00001"}
+
+
+def test_training_crops_are_the_runs_crops(tmp_path):
+    """Full-resolution, EXIF-upright decode (inference.decode) and padded_crop + package_transform, as the run."""
+    from PIL import Image
+
+    from wildeye.inference.classifier import package_transform, padded_crop
+    from wildeye.inference.decode import decode
+
+    rng = np.random.default_rng(5)
+    stored = Image.fromarray(rng.integers(0, 255, size=(480, 640, 3), dtype=np.uint8))
+    exif = stored.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    path = tmp_path / "rotated.jpg"
+    stored.save(path, quality=90, exif=exif)
+    box, padding = (0.1, 0.2, 0.3, 0.25), 0.1
+    crop = D.load_crop(str(path), box, padding)
+    frame = decode(str(path)).image
+    assert frame.shape == (640, 480, 3)  # upright, full resolution
+    np.testing.assert_array_equal(crop, padded_crop(frame, box, padding))
+    assert crop.shape == (192, 174, 3)  # from the full frame (the old draft decode halved it)
+    item = D.Item(path=str(path), label="x", bbox=box, class_index=0)
+    ds = D.CropDataset([item], 32, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), "bilinear", padding)
+    tensor, label = ds[0]
+    assert label == 0
+    np.testing.assert_array_equal(tensor.numpy(), package_transform([crop], 32, (0.5,) * 3, (0.25,) * 3)[0].numpy())
 
 
 # --- calibration ---------------------------------------------------------------------------------------------------

@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 SPLITS = ("train", "val", "test")
-SEQUENCE_GAP_S = 60.0  # frames closer than this at one deployment are one burst (the field's default)
 
 
 @dataclass(frozen=True)
@@ -245,22 +244,16 @@ def read_camtrap_dp(source: CamtrapDPSource, name: str, out: Collected) -> None:
 
 
 def _camtrap_sequences(media_rows: list[dict]) -> dict[str, str]:
-    """mediaID -> burst id: frames of one deployment less than SEQUENCE_GAP_S apart."""
-    out: dict[str, str] = {}
-    by_deployment: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
-    for row in media_rows:
-        t = _time(row.get("timestamp"))
-        if t is not None and row.get("mediaID"):
-            by_deployment[row.get("deploymentID", "")].append((t, row["mediaID"]))
-    for deployment, frames in by_deployment.items():
-        frames.sort()
-        number, previous = 0, None
-        for t, media_id in frames:
-            if previous is not None and (t - previous).total_seconds() >= SEQUENCE_GAP_S:
-                number += 1
-            out[media_id] = f"{deployment}#{number}"
-            previous = t
-    return out
+    """mediaID -> burst id, by the rule and ids `wildeye scan` gives (`ingest.sequences.assign_sequences`):
+    frames of one deployment at most the scan's default gap apart."""
+    from wildeye.ingest.manifest import MediaFile, ScanSettings
+    from wildeye.ingest.sequences import assign_sequences
+
+    frames = [MediaFile(path=row["mediaID"], kind="image", size=0, mtime="", timestamp=t.isoformat(),
+                        deployment_id=row.get("deploymentID", ""))
+              for row in media_rows if row.get("mediaID") and (t := _time(row.get("timestamp"))) is not None]
+    assign_sequences(frames, ScanSettings().sequence_gap_s)
+    return {frame.path: frame.sequence_id for frame in frames if frame.sequence_id}
 
 
 def read_fiftyone(source: FiftyOneSource, name: str, out: Collected) -> None:
@@ -538,33 +531,19 @@ def check_readable(items: list[Item], skipped: list) -> list[Item]:
 # --- pixels -------------------------------------------------------------------------------------------------
 
 
-def decode_frame(path: str, bbox: Sequence[float] | None, padding: float, min_side: int) -> np.ndarray:
-    """RGB uint8 frame, EXIF orientation applied; a JPEG is decoded at reduced size (DCT scaling) as long as the
-    crop of `bbox` (or the whole frame) keeps at least `min_side` px."""
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as im:
-        if im.format == "JPEG":
-            if bbox is None:
-                need = min_side
-            else:
-                side = min(float(bbox[2]), float(bbox[3])) * (1 + 2 * padding)
-                need = math.ceil(min_side / max(side, 1e-3))
-            im.draft("RGB", (need, need))
-        im = ImageOps.exif_transpose(im)
-        return np.array(im.convert("RGB"))  # a writable copy: torch.from_numpy warns on read-only arrays
-
-
-def load_crop(path: str, bbox: Sequence[float] | None, padding: float, min_side: int) -> np.ndarray:
-    """The padded, clipped box (`padded_crop`, as inference crops), or the whole frame."""
+def load_crop(path: str, bbox: Sequence[float] | None, padding: float) -> np.ndarray:
+    """What `wildeye run` gives the classifier: the frame decoded by `inference.decode` (full resolution,
+    EXIF-upright, RGB), then the padded, clipped box (`padded_crop`), or the whole frame."""
     from wildeye.inference.classifier import padded_crop
+    from wildeye.inference.decode import decode
 
-    frame = decode_frame(path, bbox, padding, min_side)
+    frame = decode(path).image
     return frame if bbox is None else padded_crop(frame, bbox, padding)
 
 
 class CropDataset:
-    """(tensor, class index) pairs, preprocessed with `package_transform`, exactly as inference does.
+    """(tensor, class index) pairs: decoded, cropped and preprocessed (`package_transform`) as inference does;
+    augmentation, when on, works on that crop.
 
     A plain class (DataLoader needs only __len__/__getitem__), so importing this module needs no torch.
     A file that fails to decode gives a black crop with label -1, which the loss ignores: one bad JPEG never
@@ -586,7 +565,7 @@ class CropDataset:
     def crop(self, index: int) -> tuple[np.ndarray, int]:
         item = self.items[index]
         try:
-            return load_crop(item.path, item.bbox, self.padding, self.input_size), item.class_index
+            return load_crop(item.path, item.bbox, self.padding), item.class_index
         except Exception as exc:  # noqa: BLE001 - a corrupt file must not end the run
             log.warning("skipping %s: %s", item.path, exc)
             return np.zeros((self.input_size, self.input_size, 3), np.uint8), -1

@@ -1,7 +1,8 @@
 """Evaluate any classifier wildeye can load (a package or SpeciesNet) on any labelled data source.
 
-Crops are made by the classifier's own `crop_detection` / `crop_image` and preprocessed by its own
-`preprocess`: the numbers describe the model as `wildeye run` uses it. Data labels are matched to model labels
+Frames are decoded by the run's decoder (`inference.decode.decode`, full resolution), crops made by the
+classifier's own `crop_detection` / `crop_image` and preprocessed by its own `preprocess`: the numbers describe
+the model as `wildeye run` uses it. Data labels are matched to model labels
 case-insensitively (for SpeciesNet labels also by common name and by "genus species"); labels the model does
 not know count as its `other` class when it has one, and are otherwise left out and listed in `unmatched`.
 """
@@ -44,6 +45,7 @@ def evaluate_model(model: str, data: str, *, out_dir: Path | None = None, device
     (package folder or SpeciesNet path) on `data` (data YAML, COCO-CT .json, Camtrap DP folder, folder of class
     folders, or fiftyone:<dataset>[:<view>]). With out_dir: metrics.json, predictions.csv and PNGs there."""
     from wildeye.inference.classifier import load_classifier
+    from wildeye.inference.decode import DecodeError, decode
     from wildeye.train import calibrate as C
     from wildeye.train import metrics as M
 
@@ -74,11 +76,10 @@ def evaluate_model(model: str, data: str, *, out_dir: Path | None = None, device
     crops: list[np.ndarray | None] = [None] * len(kept)
     for path, ks in by_path.items():
         boxes = [kept[k][0].bbox for k in ks]
-        smallest = min((b for b in boxes if b is not None), key=lambda b: min(b[2], b[3]), default=None)
         try:
-            frame = D.decode_frame(path, smallest, clf.default_padding, clf.input_size)
-        except Exception as exc:  # noqa: BLE001 - an undecodable file is a skip, not a crash
-            skipped.extend((path, f"cannot decode ({type(exc).__name__})") for _ in ks)
+            frame = decode(path).image  # the run's decoder: full resolution, EXIF-upright RGB
+        except DecodeError as exc:  # an undecodable file is a skip, not a crash
+            skipped.extend((path, str(exc)) for _ in ks)
             continue
         for k, box in zip(ks, boxes):
             crops[k] = clf.crop_image(frame) if box is None else clf.crop_detection(frame, box)
