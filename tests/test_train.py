@@ -373,6 +373,66 @@ def test_metrics_per_class_and_top_k():
     assert m["confusion_matrix"]["matrix"][0] == [1, 1, 0, 0, 0]
 
 
+def _hand_per_class(y_true, y_pred, n):
+    """The hand-written metrics sklearn replaced, kept as the reference they must match."""
+    matrix = np.zeros((n, n), dtype=np.int64)
+    keep = (y_pred >= 0) & (y_true >= 0)
+    np.add.at(matrix, (y_true[keep], y_pred[keep]), 1)
+    out = []
+    for c in range(n):
+        tp, predicted, support = int(matrix[c, c]), int(matrix[:, c].sum()), int((y_true == c).sum())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out.append({"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+                    "support": support, "predicted": predicted})
+    return matrix, out
+
+
+def _hand_calibrate(y_true, scores, c, target, min_predictions=1):
+    top = scores.argmax(axis=1)
+    support = int((y_true == c).sum())
+    mask = top == c
+    s, correct = scores[mask, c], y_true[mask] == c
+    order = np.argsort(-s, kind="stable")
+    s, correct = s[order], correct[order]
+    tp, count = np.cumsum(correct), np.arange(1, len(s) + 1)
+    precision = tp / count
+    valid = np.ones(len(s), dtype=bool)
+    if len(s) > 1:
+        valid[:-1] = s[:-1] != s[1:]
+    ok = np.flatnonzero(valid & (precision >= target) & (count >= min_predictions))
+    result = {"target_precision": float(target), "support": support}
+    if len(ok) == 0:
+        return {**result, "threshold": 1.0, "precision": None, "recall": 0.0, "achieved": False}
+    i = int(ok[-1])
+    return {**result, "threshold": float(s[i]), "precision": round(float(precision[i]), 4),
+            "recall": round(float(tp[i]) / support, 4) if support else 0.0, "achieved": True,
+            "accepted": int(count[i])}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sklearn_metrics_match_the_hand_computed_ones(seed):
+    from wildeye.train import metrics as M
+
+    rng = np.random.default_rng(seed)
+    n, size = 2 + seed % 4, [0, 1, 7, 60, 400, 1000][seed]
+    labels = [f"c{i}" for i in range(n)]
+    y = rng.integers(0, n, size)
+    scores = rng.dirichlet(np.ones(n), size) if size else np.zeros((0, n))
+    scores = np.round(scores, 2)  # many ties
+    pred = scores.argmax(axis=1) if size else np.zeros(0, dtype=np.int64)
+    pred = np.where(rng.random(size) < 0.15, -1, pred)  # some sent to review with no fallback
+    matrix, expected = _hand_per_class(y, pred, n)
+    assert M.confusion(y, pred, n).tolist() == matrix.tolist()
+    assert list(M.per_class(y, pred, labels).values()) == expected
+    for c in range(n):
+        for target in (0.3, 0.5, 0.8, 0.95, 1.0):
+            for minimum in (1, 5):
+                assert C.calibrate_class(y, scores, c, target, minimum) == _hand_calibrate(y, scores, c, target,
+                                                                                          minimum)
+
+
 # --- training ------------------------------------------------------------------------------------------------------
 
 

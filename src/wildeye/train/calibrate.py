@@ -22,31 +22,30 @@ def calibrate_class(y_true: np.ndarray, scores: np.ndarray, c: int, target: floa
     When no cut reaches the target, the threshold is 1.0 (the class is never accepted unreviewed) and
     `achieved` is false.
     """
+    from sklearn.metrics import precision_recall_curve
+
     y_true = np.asarray(y_true)
     scores = np.asarray(scores, dtype=np.float64)
-    top = scores.argmax(axis=1)
     support = int((y_true == c).sum())
-    mask = top == c
-    s = scores[mask, c]
-    correct = (y_true[mask] == c)
-    order = np.argsort(-s, kind="stable")
-    s, correct = s[order], correct[order]
-    tp = np.cumsum(correct)
-    count = np.arange(1, len(s) + 1)
-    precision = tp / count
-    # A cut between equal scores is impossible: only the last index of a run of ties is a valid cut.
-    valid = np.ones(len(s), dtype=bool)
-    if len(s) > 1:
-        valid[:-1] = s[:-1] != s[1:]
-    ok = np.flatnonzero(valid & (precision >= target) & (count >= min_predictions))
+    mask = scores.argmax(axis=1) == c
+    s, correct = scores[mask, c], y_true[mask] == c
     result = {"target_precision": float(target), "support": support}
+    if not correct.any():  # nothing predicted as c is c: no cut has any precision
+        return {**result, "threshold": 1.0, "precision": None, "recall": 0.0, "achieved": False}
+    # One point per distinct score (a cut between equal scores is impossible), ascending; the last point is
+    # sklearn's (precision 1, recall 0) end, which has no cut.
+    precision, recall, cuts = precision_recall_curve(correct, s)
+    precision, recall = precision[:-1], recall[:-1]
+    accepted = len(s) - np.searchsorted(np.sort(s), cuts, side="left")  # predictions at or above each cut
+    ok = np.flatnonzero((precision >= target) & (accepted >= min_predictions))
     if len(ok) == 0:
         return {**result, "threshold": 1.0, "precision": None, "recall": 0.0, "achieved": False}
-    i = int(ok[-1])  # the lowest cut (most recall) that still holds the target
-    return {**result, "threshold": float(s[i]),  # exact: rounding up would drop the boundary crop
+    i = int(ok[0])  # the lowest cut (most recall) that still holds the target
+    tp = int(round(recall[i] * correct.sum()))
+    return {**result, "threshold": float(cuts[i]),  # exact: rounding up would drop the boundary crop
             "precision": round(float(precision[i]), 4),
-            "recall": round(float(tp[i]) / support, 4) if support else 0.0, "achieved": True,
-            "accepted": int(count[i])}
+            "recall": round(tp / support, 4) if support else 0.0, "achieved": True,
+            "accepted": int(accepted[i])}
 
 
 def targets_for(target_precision: float | dict[str, float] | None, labels: Sequence[str],

@@ -15,29 +15,33 @@ import numpy as np
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
     """matrix[true, predicted]; predictions of -1 are not counted (they are misses)."""
-    matrix = np.zeros((n, n), dtype=np.int64)
-    keep = (y_pred >= 0) & (y_true >= 0)
-    np.add.at(matrix, (y_true[keep], y_pred[keep]), 1)
-    return matrix
+    from sklearn.metrics import confusion_matrix
+
+    if len(y_true) == 0:
+        return np.zeros((n, n), dtype=np.int64)
+    return confusion_matrix(y_true, y_pred, labels=range(n)).astype(np.int64)
 
 
 def per_class(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> dict[str, dict[str, float]]:
+    """sklearn's per-class precision, recall, F1 (0 where undefined); `predicted` excludes -1 (no label)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
     n = len(labels)
-    matrix = confusion(y_true, y_pred, n)
-    out = {}
-    for c, label in enumerate(labels):
-        tp = int(matrix[c, c])
-        predicted = int(matrix[:, c].sum())
-        support = int((y_true == c).sum())
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        out[label] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-                      "support": support, "predicted": predicted}
-    return out
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    if len(y_true):
+        precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=range(n),
+                                                                         average=None, zero_division=0)
+    else:
+        precision = recall = f1 = support = np.zeros(n)
+    predicted = confusion(y_true, y_pred, n).sum(axis=0)
+    return {label: {"precision": round(float(precision[c]), 4), "recall": round(float(recall[c]), 4),
+                    "f1": round(float(f1[c]), 4), "support": int(support[c]), "predicted": int(predicted[c])}
+            for c, label in enumerate(labels)}
 
 
 def top_k_accuracy(y_true: np.ndarray, scores: np.ndarray, k: int) -> float:
+    """Not sklearn's top_k_accuracy_score: that one breaks score ties toward the higher class index and refuses
+    two-class scores and k >= the number of classes; here ties keep class order, as argmax does."""
     if len(y_true) == 0:
         return 0.0
     k = min(k, scores.shape[1])
@@ -48,6 +52,8 @@ def top_k_accuracy(y_true: np.ndarray, scores: np.ndarray, k: int) -> float:
 def evaluate_scores(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str],
                     y_pred: np.ndarray | None = None) -> dict[str, Any]:
     """The metrics dict stored in packages and returned by `evaluate_model`."""
+    from sklearn.metrics import accuracy_score
+
     y_true = np.asarray(y_true, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float64)
     if y_pred is None:
@@ -56,7 +62,7 @@ def evaluate_scores(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str
     present = [m for m in classes.values() if m["support"] > 0]
     result: dict[str, Any] = {
         "n": int(len(y_true)),
-        "accuracy": round(float((y_pred == y_true).mean()) if len(y_true) else 0.0, 4),
+        "accuracy": round(float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0, 4),
         "macro_f1": round(float(np.mean([m["f1"] for m in present])) if present else 0.0, 4),
         "per_class": classes,
         "confusion_matrix": {"labels": list(labels), "matrix": confusion(y_true, y_pred, len(labels)).tolist()},
