@@ -445,6 +445,63 @@ def test_import_has_no_heavy_side_effects():
     assert out.stdout.strip() == "[]"
 
 
+def _hand_lr_factor(kind, epochs, warmup, step_size, gamma, epoch):
+    """The LambdaLR factor timm's schedulers replaced, kept as the reference."""
+    if epoch < warmup:
+        return (epoch + 1) / (warmup + 1)
+    e = epoch - warmup
+    if kind == "cosine":
+        span = max(1, epochs - warmup)
+        return 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * min(e, span) / span))
+    return gamma ** (e // step_size) if kind == "step" else 1.0
+
+
+@pytest.mark.parametrize("kind, epochs, warmup", [("cosine", 10, 0), ("cosine", 10, 3), ("step", 12, 2),
+                                                  ("none", 6, 2), ("cosine", 2, 4)])
+def test_lr_schedule_is_timms_and_survives_a_checkpoint(kind, epochs, warmup):
+    import io
+
+    import torch
+
+    from wildeye.train.config import TrainConfig
+    from wildeye.train.loop import _optimizer, lr_scheduler
+
+    config = TrainConfig.model_validate({
+        "model": {"architecture": ARCH}, "data": {"sources": [{"type": "folders", "path": "x"}]},
+        "output": {"dir": "out"}, "train": {"epochs": epochs, "lr": 0.02, "scheduler": kind,
+                                            "warmup_epochs": warmup, "step_size": 3, "gamma": 0.5}})
+
+    def fresh():
+        model = torch.nn.Linear(4, 3)
+        optimizer = _optimizer(model, config)
+        return optimizer, lr_scheduler(optimizer, config)
+
+    def lrs(optimizer, scheduler, start, stop):
+        out = []
+        for epoch in range(start, stop):
+            out.append([g["lr"] for g in optimizer.param_groups])
+            scheduler.step(epoch + 1)
+        return out
+
+    optimizer, scheduler = fresh()
+    straight = lrs(optimizer, scheduler, 0, epochs)
+    expected = [0.02 * _hand_lr_factor(kind, epochs, warmup, 3, 0.5, e) for e in range(epochs)]
+    assert [row[0] for row in straight] == pytest.approx(expected, rel=1e-9)
+    assert all(row[0] == row[1] for row in straight)  # both parameter groups
+
+    cut = epochs // 2
+    optimizer, scheduler = fresh()
+    first = lrs(optimizer, scheduler, 0, cut)
+    buffer = io.BytesIO()
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer, weights_only=True)  # as load_checkpoint_file reads it
+    optimizer, scheduler = fresh()
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    assert first + lrs(optimizer, scheduler, cut, epochs) == straight
+
+
 def test_cli_train_writes_a_package_that_classifies(tmp_path, folders):
     from wildeye.inference.classifier import load_classifier
     from wildeye.models.package import read_info

@@ -9,10 +9,9 @@ is refused rather than silently mixed.
 
 from __future__ import annotations
 
+import io
 import logging
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from wildeye.atomic import write_bytes_atomic
 from wildeye.errors import ConfigError, WildeyeError
 from wildeye.train import data as D
 from wildeye.train.config import TrainConfig, normalize_label
@@ -255,6 +255,7 @@ def train(config: TrainConfig, *, resume: bool = False, on_batch: Callable[[int,
     `on_epoch(record)` runs after each epoch's checkpoint is on disk (progress display; tests interrupt here).
     """
     import torch
+    from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
     from wildeye.inference.device import select_device
     from wildeye.train import calibrate as C
@@ -298,12 +299,11 @@ def train(config: TrainConfig, *, resume: bool = False, on_batch: Callable[[int,
     val_ds, test_ds = dataset("val", False), dataset("test", False)
     if len(train_ds) == 0:
         raise ConfigError("the training split is empty", "add data, or lower split.val / split.test")
-    counts = np.bincount([i.class_index for i in train_ds.items], minlength=len(labels)).astype(np.float64)
+    train_y = np.array([i.class_index for i in train_ds.items])
     generator = torch.Generator()
     sampler = None
     if t.balance == "sampler":
-        per_class = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
-        weights = torch.as_tensor([per_class[i.class_index] for i in train_ds.items], dtype=torch.double)
+        weights = torch.as_tensor(compute_sample_weight("balanced", train_y), dtype=torch.double)
         sampler = torch.utils.data.WeightedRandomSampler(weights, len(train_ds), replacement=True,
                                                          generator=generator)
     loader_kw = dict(num_workers=config.data.workers, pin_memory=device.type == "cuda",
@@ -315,12 +315,14 @@ def train(config: TrainConfig, *, resume: bool = False, on_batch: Callable[[int,
         return torch.utils.data.DataLoader(ds, batch_size=t.batch_size * 2, shuffle=False, **loader_kw)
 
     class_weights = None
-    if t.balance == "loss":
-        w = np.divide(counts.sum(), len(labels) * counts, out=np.zeros_like(counts), where=counts > 0)
+    if t.balance == "loss":  # classes with no training data weigh 0 (they never are a target)
+        present = np.unique(train_y)
+        w = np.zeros(len(labels))
+        w[present] = compute_class_weight("balanced", classes=present, y=train_y)
         class_weights = torch.as_tensor(w, dtype=torch.float32, device=device)
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights, ignore_index=-1, label_smoothing=t.label_smoothing)
     optimizer = _optimizer(model, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(config))
+    scheduler = lr_scheduler(optimizer, config)
     autocast, scaler = autocast_for(device, t.amp)
 
     state = {"epoch": 0, "best_score": None, "best_epoch": None, "bad_epochs": 0, "history": [],
@@ -339,7 +341,7 @@ def train(config: TrainConfig, *, resume: bool = False, on_batch: Callable[[int,
         record: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
         stats = train_one_epoch(model, train_loader, optimizer, loss_fn, device, autocast, scaler, on_batch)
         record.update(train_loss=round(stats["loss"], 5), images_per_s=round(stats["images_per_s"], 1))
-        scheduler.step()
+        scheduler.step(epoch + 1)  # the learning rate of the next epoch
         if has_val:
             y, p = predict(model, eval_loader(val_ds), device, autocast)
             with torch.no_grad():
@@ -451,40 +453,27 @@ def _optimizer(model, config: TrainConfig):
     return torch.optim.AdamW(groups, lr=t.lr)
 
 
-class _LrFactor:
-    """Linear warm-up, then cosine to 1 % (or steps of gamma); picklable, unlike a lambda."""
+def lr_scheduler(optimizer, config: TrainConfig):
+    """timm's epoch scheduler for train.scheduler: linear warm-up from lr/(warmup+1), then cosine to 1 % of lr
+    over the remaining epochs, steps of gamma every step_size epochs, or constant ("none").
+    Call `.step(epochs_done)` after each epoch; its state_dict goes into the checkpoint."""
+    from timm.scheduler import create_scheduler_v2
 
-    def __init__(self, kind: str, epochs: int, warmup: int, step_size: int, gamma: float):
-        self.kind, self.epochs, self.warmup, self.step_size, self.gamma = kind, epochs, warmup, step_size, gamma
-
-    def __call__(self, epoch: int) -> float:
-        if epoch < self.warmup:
-            return (epoch + 1) / (self.warmup + 1)
-        e = epoch - self.warmup
-        if self.kind == "cosine":
-            span = max(1, self.epochs - self.warmup)
-            return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(e, span) / span))
-        if self.kind == "step":
-            return self.gamma ** (e // self.step_size)
-        return 1.0
-
-
-def _lr_factor(config: TrainConfig) -> _LrFactor:
     t = config.train
-    return _LrFactor(t.scheduler, t.epochs, t.warmup_epochs, t.step_size, t.gamma)
+    kind = {"cosine": "cosine", "step": "step", "none": "step"}[t.scheduler]
+    scheduler, _ = create_scheduler_v2(
+        optimizer, sched=kind, num_epochs=max(1, t.epochs - t.warmup_epochs), min_lr=0.01 * t.lr,
+        decay_epochs=t.step_size, decay_rate=t.gamma if t.scheduler == "step" else 1.0,
+        warmup_epochs=t.warmup_epochs, warmup_lr=t.lr / (t.warmup_epochs + 1), warmup_prefix=True)
+    return scheduler
 
 
 def _save_weights(model, path: Path) -> None:
-    from safetensors.torch import save_model
+    """Copies of the tensors: safetensors refuses tensors that share memory, load_model accepts the copies."""
+    from safetensors.torch import save
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_model(model, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    state = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
+    write_bytes_atomic(path, save(state))
 
 
 def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state: dict, config: TrainConfig,
@@ -499,14 +488,9 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state: dic
         "state": state, "labels": list(labels), "architecture": config.model.architecture,
         "data_hash": data_hash,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def load_checkpoint_file(path: Path) -> dict[str, Any]:
