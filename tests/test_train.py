@@ -326,6 +326,14 @@ def test_training_crops_are_the_runs_crops(tmp_path):
     tensor, label = ds[0]
     assert label == 0
     np.testing.assert_array_equal(tensor.numpy(), package_transform([crop], 32, (0.5,) * 3, (0.25,) * 3)[0].numpy())
+    augmented = D.CropDataset([item], 32, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), "bilinear", padding, augment=True)
+    import torch
+
+    torch.manual_seed(1)
+    a, _ = augmented[0]
+    torch.manual_seed(1)
+    b, _ = augmented[0]
+    assert a.shape == tensor.shape and torch.equal(a, b) and not torch.equal(a, tensor)  # seeded, and it moves
 
 
 # --- calibration ---------------------------------------------------------------------------------------------------

@@ -557,7 +557,6 @@ class CropDataset:
         self.mean, self.std, self.interpolation = tuple(mean), tuple(std), interpolation
         self.padding = padding
         self.augment = augment
-        self._augmenter = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -580,22 +579,22 @@ class CropDataset:
         return tensor, label
 
     def _augment(self, crop: np.ndarray) -> np.ndarray:
-        """Light, label-preserving: a 75-100 % area sub-crop, a mirror, lighting (day, night and IR differ most)."""
+        """Light, label-preserving: a 75-100 % area sub-crop of the same shape, resized to the input size as
+        `package_transform` would, a mirror, lighting (day, night and IR differ most). torchvision v2 draws from
+        torch's generator, which the loop seeds per epoch."""
         import torch
-        from torchvision.transforms import v2
+        from torchvision.transforms import InterpolationMode, v2
 
-        if self._augmenter is None:
-            self._augmenter = v2.ColorJitter(brightness=0.25, contrast=0.25, saturation=0.15)
         height, width = crop.shape[:2]
-        side = math.sqrt(0.75 + 0.25 * float(torch.rand(1)))
-        h, w = max(1, round(height * side)), max(1, round(width * side))
-        top = int(torch.randint(0, height - h + 1, (1,)))
-        left = int(torch.randint(0, width - w + 1, (1,)))
-        crop = crop[top:top + h, left:left + w]
-        if float(torch.rand(1)) < 0.5:
-            crop = crop[:, ::-1]
-        chw = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1)
-        return self._augmenter(chw).permute(1, 2, 0).contiguous().numpy()
+        ratio = width / height
+        transform = v2.Compose([
+            v2.RandomResizedCrop(self.input_size, scale=(0.75, 1.0), ratio=(ratio, ratio),
+                                 interpolation=InterpolationMode(self.interpolation), antialias=True),
+            v2.RandomHorizontalFlip(),
+            v2.ColorJitter(brightness=0.25, contrast=0.25, saturation=0.15),
+        ])
+        chw = torch.from_numpy(crop).permute(2, 0, 1)
+        return transform(chw).permute(1, 2, 0).contiguous().numpy()
 
 
 def summarize(items: list[Item], labels: Sequence[str]) -> dict[str, Any]:
