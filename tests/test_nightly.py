@@ -28,7 +28,7 @@ def confident_models(tmp_path_factory):
     from speciesnet_fixture import LABELS, make_tiny_model, write_speciesnet_folder
     from yolo_fixtures import tiny_model
 
-    from wildeye.models.yolov5 import write_checkpoint
+    from yolo_fixtures import write_checkpoint
 
     root = tmp_path_factory.mktemp("confident")
     detector = tiny_model("yolov5s", seed=1)

@@ -44,7 +44,7 @@ class LoadedModels:
 
 def load_models(config: RunConfig, device) -> LoadedModels:
     from wildeye.inference.detector import Detector
-    from wildeye.models.registry import resolve_model
+    from wildeye.models.hub import resolve_model
 
     det_model = resolve_model(config.detector.name, "detector")
     detector = Detector.from_checkpoint(det_model.path, device=device,
