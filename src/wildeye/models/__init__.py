@@ -11,5 +11,6 @@
     factory.py      create_model(name_or_path, role) -> LoadedModel, with the loaders registered by kind
     commands.py     the `wildeye models` CLI (moving to wildeye/commands/models.py)
 
-Nothing here imports torch at import time; the loaders import it when they open a file.
+Only yolov5_net.py and megadetector.py import torch at import time (they define nn.Modules); everything else
+imports it when a file is opened, and they are imported only then too.
 """
