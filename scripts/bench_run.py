@@ -30,7 +30,10 @@ def build_models(folder: Path, detector_arch: str, classifier_arch: str | None):
     import timm
 
     from wildeye.models.package import save_package
-    from wildeye.models.yolov5 import architecture, build_model, write_checkpoint
+    from wildeye.models.yolov5_net import architecture, build_model
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the checkpoint writer is a test fixture
+    from yolo_fixtures import write_checkpoint
 
     size = 1280 if detector_arch.endswith("6") else 640
     detector_path = write_checkpoint(build_model(architecture(detector_arch), seed=0), folder / f"{detector_arch}.pt",

@@ -421,3 +421,28 @@ def test_importing_wildeye_modules_does_not_import_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "False"
+
+
+# --- one way to make a model -----------------------------------------------------------------------------------
+
+
+def test_create_model_loads_speciesnet_and_packages_by_path(sn_folder, timm_model, tmp_path, monkeypatch):
+    from wildeye.models.factory import create_model, load_model
+    from wildeye.models.kinds import sniff_kind
+
+    monkeypatch.setenv("WILDEYE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("WILDEYE_REGISTRY", raising=False)
+    assert sniff_kind(sn_folder) == "speciesnet" and sniff_kind(sn_folder / f"{MODEL_STEM}.pt") == "speciesnet"
+    sn = create_model(sn_folder, "classifier")
+    assert (sn.kind, sn.labels, sn.image_size, sn.source) == ("speciesnet", LABELS, 480, "path")
+    assert sn.files["classifier"] == sn_folder / f"{MODEL_STEM}.pt" and sn.metadata["model_type"] == "always_crop"
+    assert sn.typical_threshold == 0.8  # the registry's SpeciesNet defaults, for a SpeciesNet folder given by path
+
+    folder = pkg.save_package(tmp_path / "pkg", timm_model, ["a", "b", "c"], input_size=64)
+    assert sniff_kind(folder) == "wildeye-package"
+    loaded = load_model(folder, role="classifier")
+    assert (loaded.kind, loaded.labels, loaded.image_size) == ("wildeye-package", ["a", "b", "c"], 64)
+    with pytest.raises(WildeyeError, match="is a wildeye-package model, not a megadetector model"):
+        create_model(folder, "detector")
+    with pytest.raises(ValueError, match="role must be one of"):
+        create_model(folder, "segmenter")

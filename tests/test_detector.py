@@ -21,10 +21,10 @@ import torch
 from wildeye.errors import WildeyeError
 from wildeye.inference.detector import (CLASS_NAMES, Detector, letterbox, nms, prepare, to_detections)
 from wildeye.records import Detection
-from wildeye.models.yolov5 import (YOLOV5S, YOLOV5X6, CheckpointError, UnsafeCheckpointError, YOLOv5,
-                                   architecture, architecture_name, build_model, load_checkpoint,
-                                   write_checkpoint, _pickle_globals)
-from yolo_fixtures import data_pickle, replace_pickle, tiny_model, write_tiny
+from wildeye.models.megadetector import CheckpointError, UnsafeCheckpointError, load_checkpoint
+from wildeye.models.safe_pickle import pickle_globals as _pickle_globals
+from wildeye.models.yolov5_net import YOLOV5S, YOLOV5X6, YOLOv5, architecture, architecture_name, build_model
+from yolo_fixtures import data_pickle, replace_pickle, tiny_model, write_checkpoint, write_tiny
 
 
 @pytest.fixture(scope="module")
@@ -368,3 +368,26 @@ def test_detector_module_is_not_imported_by_the_cli():
     code = "import sys, wildeye.cli; print('wildeye.inference.detector' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == "False"
+
+
+def test_create_model_loads_a_megadetector_by_path(p5_path, tmp_path, monkeypatch):
+    from wildeye.models.factory import create_model
+    from wildeye.models.kinds import sniff_kind
+
+    monkeypatch.setenv("WILDEYE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("WILDEYE_REGISTRY", raising=False)
+    assert sniff_kind(p5_path) == "megadetector"
+    loaded = create_model(p5_path, "detector")
+    assert (loaded.kind, loaded.labels, loaded.image_size, loaded.stride) == ("megadetector", list(CLASS_NAMES), 320, 32)
+    assert isinstance(loaded.module, YOLOv5) and loaded.metadata["architecture"] == "yolov5 P5 layout (depth 0.33, width 0.125)"
+    detector = Detector(loaded.module, image_size=loaded.image_size, checkpoint_names=loaded.labels)
+    assert detector.describe()["image_size"] == 320
+
+
+def test_one_sandbox_serves_both_allow_lists():
+    from wildeye.models import megadetector, safe_pickle, speciesnet
+
+    assert megadetector.ALLOW_LIST.kind == "megadetector" and speciesnet.ALLOW_LIST.kind == "speciesnet"
+    assert speciesnet.UnsafeModelError is safe_pickle.UnsafePickleError
+    assert megadetector.ALLOW_LIST.forbidden(["posix.system", "models.common.Conv"]) == ["posix.system"]
+    assert speciesnet.ALLOW_LIST.find("posix", "system") is None

@@ -19,7 +19,8 @@ from httpserver import FileServer, free_port
 from wildeye.errors import WildeyeError
 from wildeye.models.cache import ModelCache, cache_dir, default_cache_dir, import_model
 from wildeye.models.download import ChecksumError, DownloadError, download, pull
-from wildeye.models.registry import BUILTIN_MODELS, ModelSpec, Registry, resolve_model
+from wildeye.models.hub import resolve_model
+from wildeye.models.registry import BUILTIN_MODELS, ModelSpec, Registry
 
 # Registers the group on the real CLI (a no-op once cli.py does it) and exits the way `wildeye` does.
 CLI = "from wildeye.cli import main; main()"

@@ -70,7 +70,7 @@ def classifier(lite0_package, shared):
 
 @pytest.fixture(scope="module")
 def coco(shared):
-    from wildeye.models.yolov5 import load_checkpoint
+    from wildeye.models.megadetector import load_checkpoint
 
     return load_checkpoint(COCO)
 

@@ -28,7 +28,7 @@ from wildeye.inference.pipeline import FramePipeline
 from wildeye.ingest.manifest import MANIFEST_NAME, ScanSettings
 from wildeye.ingest.scan import scan
 from wildeye.labels import Taxonomy
-from wildeye.models.registry import resolve_model
+from wildeye.models.hub import resolve_model
 from wildeye.names import record_name
 from wildeye.records import BoxDecision
 from wildeye.reports.build import build_report

@@ -262,6 +262,7 @@ def load_classifier(path: str | Path, device: Any = "auto", *, batch_size: int =
                     half: bool | None = None) -> Classifier:
     """A folder with model.json is a wildeye package; a SpeciesNet folder (info.json) or .pt file is SpeciesNet."""
     from wildeye.models import package, speciesnet
+    from wildeye.models.cache import trusted_by_cache
 
     path = Path(path).expanduser()
     if not path.exists():
@@ -271,7 +272,7 @@ def load_classifier(path: str | Path, device: Any = "auto", *, batch_size: int =
         return PackageClassifier(loaded.model, loaded.info, path=path, device=device, batch_size=batch_size,
                                  half=half)
     if speciesnet.is_speciesnet_path(path):
-        model = speciesnet.load_speciesnet(path)
+        model = speciesnet.load_speciesnet(path, trusted=trusted_by_cache)
         return SpeciesNetClassifier(model.module, model.labels, model.model_type, input_size=speciesnet.INPUT_SIZE,
                                     version=model.version, path=model.path, device=device, batch_size=batch_size,
                                     half=half)

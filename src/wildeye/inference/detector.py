@@ -240,10 +240,10 @@ class Detector:
                  square: bool = False, batched: bool | None = None,
                  checkpoint_names: Sequence[str] | None = None, source: str | None = None,
                  letterbox_stride: int | None = None):
-        from wildeye.models.yolov5 import YOLOv5  # noqa: PLC0415
+        from wildeye.models.yolov5_net import YOLOv5  # noqa: PLC0415
 
         if not isinstance(model, YOLOv5):
-            raise TypeError("model must be a wildeye.models.yolov5.YOLOv5")
+            raise TypeError("model must be a wildeye.models.yolov5_net.YOLOv5")
         nc = model.detect.nc
         if nc != len(CLASS_NAMES):
             raise WildeyeError(f"the detector has {nc} classes; a MegaDetector has 3 (animal, person, vehicle)",
@@ -277,12 +277,12 @@ class Detector:
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device="cpu", image_size: int | None = None,
                         conf_floor: float = DEFAULT_CONF_FLOOR, **options) -> Detector:
-        """Load a YOLOv5-format MegaDetector checkpoint safely (see wildeye.models.yolov5.load_checkpoint).
+        """Load a YOLOv5-format MegaDetector checkpoint safely (see wildeye.models.megadetector.load_checkpoint).
 
         Image size: the argument, else the size stored in the file (MDv1000), else 1280 as MegaDetector does.
         Letterbox stride: 64 when the file's own size (stored, else 1280) is 1280, else 32, as MegaDetector does.
         """
-        from wildeye.models.yolov5 import load_checkpoint  # noqa: PLC0415
+        from wildeye.models.megadetector import load_checkpoint  # noqa: PLC0415
 
         ckpt = load_checkpoint(path)
         stored = ckpt.metadata.get("image_size")
@@ -344,7 +344,7 @@ class Detector:
 
     def describe(self) -> dict:
         """What is running, for logs, `--json` output and batch-output metadata."""
-        from wildeye.models.yolov5 import architecture_name  # noqa: PLC0415
+        from wildeye.models.yolov5_net import architecture_name  # noqa: PLC0415
 
         return {
             "architecture": architecture_name(self.arch) or "custom YOLOv5",

@@ -16,10 +16,10 @@ and already verified: nothing here is re-hashed on use.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import zipfile
@@ -30,8 +30,9 @@ from pathlib import Path
 
 from wildeye.atomic import write_json_atomic
 from wildeye.errors import ConfigError, WildeyeError
-from wildeye.models.registry import (NAME_PATTERN, ModelSpec, Registry, archive_format, file_digests, package_spec,
-                                     strip_archive_suffix)
+from wildeye.models.kinds import (CHECKPOINT_SUFFIXES, check_checkpoint_format, check_model_folder, pickle_bytes,
+                                  sniff_archive, sniff_kind)
+from wildeye.models.registry import NAME_PATTERN, ModelSpec, Registry, archive_format, strip_archive_suffix
 
 ENV_CACHE_DIR = "WILDEYE_CACHE_DIR"
 INDEX_NAME = "index.json"
@@ -40,19 +41,11 @@ LOCKS_DIR = ".locks"  # lock files stay (removing one races with a process waiti
 
 
 def default_cache_dir() -> Path:
-    """The per-user cache folder: platformdirs when installed, else the same places it would pick."""
-    try:
-        import platformdirs
+    """The per-user cache folder as platformdirs picks it ($XDG_CACHE_HOME/wildeye, ~/Library/Caches/wildeye,
+    %LOCALAPPDATA%\\wildeye\\Cache); imported here, not at the top, so `import wildeye` stays fast."""
+    import platformdirs
 
-        return Path(platformdirs.user_cache_dir("wildeye", appauthor=False))
-    except ImportError:
-        pass
-    home = Path.home()
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "wildeye" / "Cache"
-    if sys.platform == "darwin":
-        return home / "Library" / "Caches" / "wildeye"
-    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "wildeye"
+    return Path(platformdirs.user_cache_dir("wildeye", appauthor=False))
 
 
 def cache_dir(override: str | os.PathLike | None = None) -> Path:
@@ -171,6 +164,24 @@ class ModelCache:
                 write_json_atomic(self.index_path, data)
 
 
+def trusted_by_cache(sha256: str) -> bool:
+    """Whether `wildeye models import --trust` vouched for a file with this sha256, in the cache `wildeye run` uses.
+
+    The loaders take this as their `trusted` argument (they never read the cache themselves).
+    """
+    return ModelCache().is_trusted(sha256)
+
+
+def file_digests(path: str | os.PathLike, chunk: int = 1 << 20) -> dict[str, str]:
+    """md5 (what MegaDetector publishes) and sha256 of a file, in one pass."""
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            md5.update(block)
+            sha.update(block)
+    return {"md5": md5.hexdigest(), "sha256": sha.hexdigest()}
+
+
 def disk_size(path: Path) -> int:
     """Bytes of a file, or of everything in a folder (following the top-level link of a --link import)."""
     try:
@@ -179,39 +190,6 @@ def disk_size(path: Path) -> int:
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
     except OSError:
         return 0
-
-
-# --- checking what a file is -----------------------------------------------------------------------------------------
-
-def check_checkpoint_format(path: Path) -> str:
-    """A model file is a torch.save zip, a pickle, or safetensors; a login page or a truncated file is not."""
-    with open(path, "rb") as f:
-        head = f.read(16)
-    if head.startswith(b"PK\x03\x04"):
-        return "torch zip"
-    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return "pickle"
-    if len(head) >= 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") < (100 << 20):
-        return "safetensors"
-    shown = head[:12].decode("latin-1").encode("unicode_escape").decode()
-    what = "is empty" if not head else f"does not look like a model checkpoint (it starts with '{shown}')"
-    raise WildeyeError(f"{path.name} {what}", "get the file again from its source")
-
-
-def check_model_folder(folder: Path, kind: str) -> None:
-    if kind == "speciesnet" and not (folder / "info.json").is_file() and not any(folder.glob("*.pt")):
-        raise WildeyeError(f"{folder.name} has no info.json and no .pt file: not a SpeciesNet model folder",
-                           "use the archive from the SpeciesNet Kaggle page, unchanged")
-    if kind == "wildeye-package" and not (folder / "model.json").is_file():
-        raise WildeyeError(f"{folder.name} has no model.json: not a wildeye package", "export it with 'wildeye train'")
-
-
-def folder_kind(folder: Path) -> str | None:
-    if (folder / "model.json").is_file():
-        return "wildeye-package"
-    if (folder / "info.json").is_file() or any(folder.glob("*.pt")):
-        return "speciesnet"
-    return None
 
 
 # --- placing things atomically ---------------------------------------------------------------------------------------
@@ -355,18 +333,6 @@ def _unsafe_archive(archive: Path, member: str, detail: str | None = None) -> Wi
                         "nothing was unpacked; delete it and get the model from its official source")
 
 
-def sniff_archive(path: Path) -> str:
-    with open(path, "rb") as f:
-        head = f.read(512)
-    if head.startswith(b"\x1f\x8b"):
-        return "tar.gz"
-    if head.startswith(b"PK\x03\x04"):
-        return "zip"
-    if head[257:262] == b"ustar":
-        return "tar"
-    raise WildeyeError(f"{path.name} is not an archive (tar.gz, tar or zip)", "download it again")
-
-
 # --- wildeye models import -------------------------------------------------------------------------------------------
 
 @dataclass
@@ -400,7 +366,7 @@ def import_model(source: str | os.PathLike, name: str | None = None, *, kind: st
     registry = Registry(cache)
     notes: list[str] = []
     fmt = None if src.is_dir() else archive_format(src.name)
-    if fmt is None and src.is_file() and src.suffix.lower() not in (".pt", ".pth", ".ckpt", ".safetensors", ".bin"):
+    if fmt is None and src.is_file() and src.suffix.lower() not in CHECKPOINT_SUFFIXES:
         try:  # e.g. Kaggle's download saved without a suffix; a zip without .zip is a torch checkpoint, not an archive
             fmt = sniff_archive(src)
         except WildeyeError:
@@ -456,7 +422,12 @@ def import_model(source: str | os.PathLike, name: str | None = None, *, kind: st
             if existing is not None and not force and existing.path is not None:
                 raise WildeyeError(f"a model named {existing.name} is already imported ({cache.path_for(existing)})",
                                    "pass --force to replace it, or choose another --name")
-            new_kind = kind or _guess_kind(src, fmt)
+            new_kind = kind or ("speciesnet" if fmt else sniff_kind(src))
+            if new_kind is None:
+                raise WildeyeError(f"{src} has no model.json (wildeye package) or info.json (SpeciesNet)",
+                                   "import the model file itself, or pass --kind")
+            from wildeye.models.package import package_spec
+
             base = package_spec(src, name=name) if src.is_dir() and new_kind == "wildeye-package" else \
                 ModelSpec(name=name, kind=new_kind)
             stored = strip_archive_suffix(src.name) if fmt else src.name
@@ -506,10 +477,11 @@ def _validate(path: Path, src: Path, name: str, kind: str, trust: bool, cache: M
               fmt: str | None = None) -> tuple[str, str] | None:
     """Refuse a pickle `wildeye run` would refuse, before it is placed; nothing in it runs.
 
-    SpeciesNet (a file, a folder or an unpacked archive): the restricted unpickler of wildeye.models.speciesnet, plus
+    SpeciesNet (a file, a folder or an unpacked archive): the sandbox with SpeciesNet's allow-list, plus
     the labels/outputs check for a folder. A refused classifier is accepted when `trust` is set (its (sha256, file
     name) is returned to be recorded) or when its sha256 is already trusted. MegaDetector: the global names in its
     pickle against the YOLOv5 loader's allow-list, read from the opcodes (a damaged file is left to the loader).
+    The loaders are imported here, when a file is checked: they bring torch.
     """
     if kind == "speciesnet":
         from wildeye.models import speciesnet
@@ -521,7 +493,7 @@ def _validate(path: Path, src: Path, name: str, kind: str, trust: bool, cache: M
             else:
                 speciesnet.safe_load_module(path)
         except speciesnet.UnsafeModelError as exc:
-            sha256 = _sha256(model_path)
+            sha256 = file_digests(model_path)["sha256"]
             if trust:
                 return sha256, model_path.name
             if cache.is_trusted(sha256):
@@ -540,66 +512,19 @@ def _validate(path: Path, src: Path, name: str, kind: str, trust: bool, cache: M
     return None
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _pickle_bytes(path: Path) -> bytes | None:
-    """The pickle inside a torch.save zip (its one data.pkl), or a legacy pickle file's bytes; None otherwise."""
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                pickles = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/data.pkl")]
-                return archive.read(pickles[0]) if len(pickles) == 1 else None
-        with open(path, "rb") as f:
-            head = f.read(2)
-        return path.read_bytes() if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5 else None
-    except (OSError, zipfile.BadZipFile):
-        return None
-
-
-def _pickle_globals(path: Path) -> list[str] | None:
-    """The globals a pickled model names, read from its opcodes without unpickling; None if it is unreadable."""
-    from wildeye.models import yolov5
-
-    data = _pickle_bytes(path)
-    if data is None:
-        return None
-    try:
-        return yolov5._pickle_globals(data)
-    except yolov5.CheckpointError:
-        return None
-
-
 def _forbidden_detector_globals(path: Path) -> list[str]:
-    from wildeye.models import yolov5
+    """Globals a would-be MegaDetector file names outside the YOLOv5 allow-list; [] when unreadable (the loader
+    then says what is wrong with it)."""
+    from wildeye.models.megadetector import forbidden_globals
+    from wildeye.models.yolov5_net import CheckpointError
 
-    named = _pickle_globals(path) or []
-    allowed = yolov5._torch_safe_globals()
-    return sorted({g for g in named if not yolov5._allowed(g, allowed)})
-
-
-def _guess_kind(src: Path, fmt: str | None) -> str:
-    if src.is_dir():
-        kind = folder_kind(src)
-        if kind is None:
-            raise WildeyeError(f"{src} has no model.json (wildeye package) or info.json (SpeciesNet)",
-                               "import the model file itself, or pass --kind")
-        return kind
-    if fmt:
-        return "speciesnet"  # the only registry kind shipped as an archive; checked after unpacking
-    if src.suffix.lower() == ".safetensors":
-        return "timm"
-    named = _pickle_globals(src) or []
-    if any(g.startswith(("onnx2torch.", "torch.fx.")) for g in named):
-        return "speciesnet"  # a pickled onnx2torch GraphModule, as SpeciesNet ships its classifier
-    return "megadetector"
+    data = pickle_bytes(path)
+    if data is None:
+        return []
+    try:
+        return forbidden_globals(data)
+    except CheckpointError:
+        return []
 
 
 def _place(src: Path, dest: Path, spec: ModelSpec, fmt: str | None, link: bool, check_format: bool,

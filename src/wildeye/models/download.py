@@ -27,9 +27,9 @@ from typing import Callable
 
 from wildeye import __version__
 from wildeye.errors import WildeyeError
-from wildeye.models.cache import (LOCKS_DIR, ModelCache, sniff_archive, check_checkpoint_format, disk_size, file_lock,
-                                  unpack_archive_atomic)
-from wildeye.models.registry import ModelSpec, Registry, file_digests, import_hint
+from wildeye.models.cache import LOCKS_DIR, ModelCache, disk_size, file_digests, file_lock, unpack_archive_atomic
+from wildeye.models.kinds import check_checkpoint_format, sniff_archive
+from wildeye.models.registry import ModelSpec, Registry, import_hint
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wildeye.atomic import write_json_atomic
 from wildeye.errors import WildeyeError
+from wildeye.models.kinds import PACKAGE_INFO, is_package  # noqa: F401  (is_package: the one sniff, re-exported)
+from wildeye.models.registry import ModelSpec
 
 FORMAT = "wildeye-classifier"
 FORMAT_VERSION = 1
-INFO_FILE = "model.json"
+INFO_FILE = PACKAGE_INFO
 WEIGHTS_FILE = "weights.safetensors"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -98,10 +100,6 @@ class ModelPackage:
     model: Any  # torch.nn.Module
     info: PackageInfo
     folder: Path
-
-
-def is_package(path: str | Path) -> bool:
-    return Path(path).is_dir() and (Path(path) / INFO_FILE).is_file()
 
 
 def read_info(folder: str | Path) -> PackageInfo:
@@ -249,3 +247,13 @@ def _timm_defaults(model: Any) -> dict[str, Any]:
     if cfg.get("interpolation") in ("bilinear", "bicubic", "nearest"):
         out["interpolation"] = cfg["interpolation"]
     return out
+
+
+def package_spec(folder: Path, name: str | None = None) -> ModelSpec:
+    """A registry entry for a package folder: its defaults from model.json (a broken one is a WildeyeError)."""
+    info = read_info(folder)
+    return ModelSpec(
+        name=name or folder.name, kind="wildeye-package", image_size=info.input_size,
+        description=f"wildeye package: {info.architecture}, {len(info.labels)} labels", source="path",
+        version=info.created,
+    )

@@ -7,24 +7,30 @@ exactly: same urls, same md5s, same thresholds, same short names.
 
 The registry a command sees is: built-in entries, then entries from the JSON file named by $WILDEYE_REGISTRY
 (a field-station mirror, a private model), then models imported into the cache (`wildeye models import`).
+This module is the bottom of wildeye.models: specs only, no downloads, no cache, no torch.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Iterable, Protocol
 
 from wildeye.config import FALLBACK_DETECTION_THRESHOLD
 from wildeye.errors import ConfigError, WildeyeError
 
-if TYPE_CHECKING:
-    from wildeye.models.cache import ModelCache
+
+class ImportedModels(Protocol):
+    """What the registry needs of the model cache (wildeye.models.cache.ModelCache): the models imported into it.
+
+    A protocol, not an import: the cache is built on the registry, never the other way round.
+    """
+
+    def imported_specs(self) -> list["ModelSpec"]: ...
 
 KINDS = ("megadetector", "speciesnet", "wildeye-package", "timm")
 # What `resolve_model(..., kind=ROLE)` accepts for a role; a kind name accepts only itself.
@@ -215,7 +221,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
 class Registry:
     """Built-in entries, overridden or extended by $WILDEYE_REGISTRY and `extra`, then imported models."""
 
-    def __init__(self, cache: "ModelCache | None" = None, extra: Iterable[ModelSpec] = (),
+    def __init__(self, cache: ImportedModels | None = None, extra: Iterable[ModelSpec] = (),
                  registry_file: str | os.PathLike | None = None, use_env: bool = True):
         specs: dict[str, ModelSpec] = {s.name: s for s in BUILTIN_MODELS}
         path = registry_file or (os.environ.get(ENV_REGISTRY) if use_env else None)
@@ -288,163 +294,6 @@ def load_registry_file(path: str | os.PathLike) -> list[ModelSpec]:
     return out
 
 
-def load_registry(cache_dir: str | os.PathLike | None = None) -> Registry:
-    from wildeye.models.cache import ModelCache
-
-    return Registry(ModelCache(cache_dir))
-
-
-# --- resolving --detector / --classifier ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ResolvedModel:
-    """A model ready to load: where it is on disk and the defaults it runs with."""
-
-    path: Path
-    spec: ModelSpec
-    source: str  # cache | downloaded | path
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def kind(self) -> str:
-        return self.spec.kind
-
-    @property
-    def image_size(self) -> int | None:
-        return self.spec.image_size
-
-    @property
-    def stride(self) -> int | None:
-        return self.spec.stride
-
-    @property
-    def typical_threshold(self) -> float | None:
-        return self.spec.typical_threshold
-
-    @property
-    def conservative_threshold(self) -> float | None:
-        return self.spec.conservative_threshold
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "source": self.source, **self.spec.to_dict()}
-
-
-def resolve_model(name_or_path: str | os.PathLike, kind: str | Iterable[str] | None = None, *, download: bool = True,
-                  cache_dir: str | os.PathLike | None = None, timeout: float | None = None,
-                  progress: Callable[[int, int | None], None] | bool | None = None) -> ResolvedModel:
-    """Turn what the user typed for --detector / --classifier into a file or folder plus its defaults.
-
-    `name_or_path` is a registry name or alias (cached: its path; not cached: downloaded unless download=False,
-    else a WildeyeError saying how to import it) or an existing file / model folder. `kind` is a kind from KINDS,
-    a role ("detector", "classifier") or several kinds; a model of another kind is a WildeyeError.
-    `progress`: a callback(done, total), or True for a bar on a terminal.
-    """
-    from wildeye.models.cache import ModelCache
-
-    accepted = _accepted_kinds(kind)
-    text = os.fspath(name_or_path)
-    cache = ModelCache(cache_dir)
-    registry = Registry(cache)
-    candidate = Path(text).expanduser()
-    # A bare name is the registry's even if a folder of that name is in the current directory (./speciesnet is not).
-    named = None if _looks_like_path(text) else registry.find(text)
-    if named is None and candidate.exists():
-        resolved = ResolvedModel(candidate.resolve(), spec_for_path(candidate, registry, accepted), "path")
-    else:  # a name, an alias, or a bare published file name ("md_v5a.0.1.pt")
-        spec = named or registry.find(text) or registry.find_by_filename(text)
-        if spec is None and _looks_like_path(text):
-            raise WildeyeError(f"model file {text} not found",
-                               "check the path, or give a model name from 'wildeye models list'")
-        spec = spec or registry.get(text)
-        _check_kind(spec, accepted, text)
-        path = cache.cached_path(spec)
-        if path is not None:
-            return ResolvedModel(path, spec, "cache")
-        if not download:
-            raise WildeyeError(f"model {spec.name} is not in the cache ({cache.root})", pull_or_import_hint(spec))
-        from wildeye.models.download import pull
-
-        result = pull(spec, cache=cache, timeout=timeout, progress=progress)
-        return ResolvedModel(result.path, spec, "downloaded")
-    _check_kind(resolved.spec, accepted, text)
-    return resolved
-
-
-def spec_for_path(path: Path, registry: Registry | None = None,
-                  accepted: tuple[str, ...] | None = None) -> ModelSpec:
-    """What a file or folder on disk is: a registry model (by file name or md5), a package, or a plain checkpoint."""
-    registry = registry if registry is not None else Registry()
-    if path.is_dir():
-        if (path / "model.json").is_file():
-            return package_spec(path)
-        if (path / "info.json").is_file() or any(path.glob("*.pt")):
-            base = next((s for s in registry if s.kind == "speciesnet" and s.source == "builtin"), None)
-            return dataclasses.replace(base, source="path", url=None, aliases=()) if base else \
-                ModelSpec(name=path.name, kind="speciesnet", image_size=480, source="path")
-        raise WildeyeError(f"{path} is a folder without model.json (wildeye package), info.json or a .pt file "
-                           "(SpeciesNet)", "pass the model file itself, or the package folder")
-    if archive_format(path.name):
-        raise WildeyeError(f"{path} is an archive", f"unpack it into the cache first: wildeye models import {path} --name NAME")
-    known = registry.find_by_filename(path.name)
-    if known is None and path.stat().st_size < (4 << 30):
-        known = registry.find_by_md5(file_digests(path)["md5"])
-    if known is not None and known.kind != "wildeye-package":
-        return known
-    if accepted and len(accepted) == 1:
-        guessed = accepted[0]
-    elif path.suffix.lower() == ".safetensors":
-        guessed = "timm"
-    elif accepted and "megadetector" not in accepted:
-        guessed = "speciesnet"  # a classifier .pt: SpeciesNet's loader finds the labels file beside it
-    else:
-        guessed = "megadetector"
-    return ModelSpec(name=path.stem, kind=guessed, filename=path.name, source="path",
-                     description=f"user file {path.name} (defaults read from the checkpoint)")
-
-
-def package_spec(folder: Path, name: str | None = None) -> ModelSpec:
-    """Defaults of a `wildeye train` package from its model.json (checked by wildeye.models.package when present)."""
-    meta = _package_meta(folder)
-    labels = meta.get("labels") if isinstance(meta.get("labels"), list) else []
-    size = meta.get("input_size", meta.get("image_size"))
-    architecture = meta.get("architecture") or "timm"
-    return ModelSpec(
-        name=name or folder.name, kind="wildeye-package",
-        image_size=int(size) if isinstance(size, (int, float)) and not isinstance(size, bool) else None,
-        description=f"wildeye package: {architecture}, {len(labels)} labels", source="path",
-        version=meta.get("created") if isinstance(meta.get("created"), str) else None,
-    )
-
-
-def _package_meta(folder: Path) -> dict[str, Any]:
-    try:
-        from wildeye.models.package import read_info
-    except ImportError:
-        read_info = None
-    if read_info is not None:
-        return read_info(folder).model_dump()  # a WildeyeError naming the bad key, for a broken package
-    try:
-        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise WildeyeError(f"cannot read {folder / 'model.json'}: {exc}", "re-create the package with 'wildeye train'") from None
-    if not isinstance(meta, dict):
-        raise WildeyeError(f"{folder / 'model.json'} is not a JSON object", "re-create the package with 'wildeye train'")
-    return meta
-
-
-def file_digests(path: str | os.PathLike, chunk: int = 1 << 20) -> dict[str, str]:
-    """md5 (what MegaDetector publishes) and sha256 of a file, in one pass."""
-    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            md5.update(block)
-            sha.update(block)
-    return {"md5": md5.hexdigest(), "sha256": sha.hexdigest()}
-
-
 def import_hint(spec: ModelSpec) -> str:
     """The exact command to add a file obtained elsewhere as this model."""
     example = f"/path/to/{spec.download_name}"
@@ -457,30 +306,3 @@ def pull_or_import_hint(spec: ModelSpec) -> str:
     if spec.url:
         return f"run 'wildeye models pull {spec.name}' where there is internet, or '{import_hint(spec)}'"
     return f"run '{import_hint(spec)}'"
-
-
-def _accepted_kinds(kind) -> tuple[str, ...] | None:
-    if kind is None:
-        return None
-    names = [kind] if isinstance(kind, str) else list(kind)
-    out: list[str] = []
-    for k in names:
-        if k in ROLES:
-            out.extend(ROLES[k])
-        elif k in KINDS:
-            out.append(k)
-        else:
-            raise ValueError(f"kind must be one of {', '.join((*KINDS, *ROLES))}, not {k!r}")
-    return tuple(dict.fromkeys(out))
-
-
-def _check_kind(spec: ModelSpec, accepted: tuple[str, ...] | None, asked: str) -> None:
-    if accepted and spec.kind not in accepted:
-        wanted = " or ".join(accepted)
-        raise WildeyeError(f"{asked} is a {spec.kind} model, not a {wanted} model",
-                           "pick a model of the right kind from 'wildeye models list'")
-
-
-def _looks_like_path(text: str) -> bool:
-    return (text.startswith((".", "~", "/")) or "/" in text or "\\" in text
-            or text.lower().endswith((".pt", ".pth", ".ckpt", ".safetensors", ".onnx", ".tar.gz", ".tgz", ".zip")))

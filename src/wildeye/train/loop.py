@@ -119,7 +119,7 @@ def _read_weights(spec: str) -> tuple[dict[str, Any], str, dict[str, Any] | None
 
     path = Path(spec).expanduser()
     if not path.exists() and "/" not in spec:
-        from wildeye.models.registry import resolve_model
+        from wildeye.models.hub import resolve_model
 
         try:
             path = resolve_model(spec, "classifier", download=False).path
