@@ -28,7 +28,8 @@ def box(label, conf=0.9, bbox=(0.1, 0.2, 0.3, 0.4), score=0.95, category=None):
     return (category or ("person" if label == "human" else "animal"), conf, bbox, label, score)
 
 
-def make_run(root: Path, deployments: list[dict], frames: list[tuple], humans=(), images=False) -> Path:
+def make_run(root: Path, deployments: list[dict], frames: list[tuple], humans=(), images=False,
+             config: dict | None = None) -> Path:
     """frames: (path, deployment, timestamp, [box(...)]); decisions follow the ensemble's shape."""
     out, source = root / "run", root / "card"
     out.mkdir(parents=True)
@@ -51,7 +52,8 @@ def make_run(root: Path, deployments: list[dict], frames: list[tuple], humans=()
     with Journal.open(out) as journal:
         journal.set_meta("source", str(source))
         journal.add_media(files)
-        run_id = journal.start_run({"ensemble": {"detection_threshold": 0.2}}, {"detector": {"name": "md-test"}})
+        run_id = journal.start_run({"ensemble": {"detection_threshold": 0.2}} if config is None else config,
+                                   {"detector": {"name": "md-test"}})
         journal.record_batch(run_id, done, {})
         journal.write_decisions(decisions)
         journal.record_human_labels(humans)
@@ -396,3 +398,81 @@ def test_gallery_finds_a_frame_whose_name_is_not_utf8(tmp_path):
     build_report(out, tmp_path / "rep")
     page = (tmp_path / "rep" / "report.html").read_text()
     assert "image not found" not in page and "data:image/jpeg;base64," in page
+
+
+def test_labels_and_deployment_ids_are_escaped_in_the_html(tmp_path):
+    """The page is a template with autoescape: user text never becomes markup."""
+    evil = "<script>alert('x')</script>"
+    dep = {"deployment_id": evil, "location_name": "<b>ridge</b>", "latitude": 28.1, "longitude": 84.2,
+           "timezone": "+05:45"}
+    frames = [("d/001.JPG", evil, "2024-05-01T10:00:00+05:45", [box("<img src=x onerror=alert(1)>")]),
+              ("d/002.JPG", evil, "2024-05-01T22:00:00+05:45", [box(FOX)])]
+    out = make_run(tmp_path, [dep], frames)
+    build_report(out, tmp_path / "rep")  # with the gallery: its captions and "image not found" paths too
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert evil not in page and "<img src=x" not in page and "<b>ridge</b>" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;b&gt;ridge&lt;/b&gt;" in page
+    assert page.count("<script>") == 1  # only the report's own image check
+
+
+def test_reports_and_review_read_the_journal_only_through_its_readers():
+    """No SQL outside store/: reports and review call the Journal's typed readers."""
+    src = Path(__file__).resolve().parents[1] / "src" / "wildeye"
+    offenders = [f"{p.relative_to(src)}:{n}" for folder in ("reports", "review") for p in (src / folder).rglob("*.py")
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if "execute(" in line or ".conn" in line]
+    assert offenders == []
+
+
+def test_threshold_and_models_come_from_the_last_finished_run(tmp_path):
+    from wildeye.config import FALLBACK_DETECTION_THRESHOLD
+    from wildeye.reports.frames import load
+
+    frames = [("A/001.JPG", "A", "2024-05-01T10:00:00+05:45", [box(FOX)])]
+    out = make_run(tmp_path / "a", [DEP_A], frames, config={"ensemble": {"detection_threshold": 0.0}})
+    assert load(out).detection_threshold == 0.0  # a number, even a falsy one, is the run's
+    with Journal.open(out) as journal:  # a later run that did not finish does not speak for the results
+        journal.start_run({"ensemble": {"detection_threshold": 0.6}}, {"detector": {"name": "other"}})
+    data = load(out)
+    assert data.detection_threshold == 0.0 and data.models["detector"]["name"] == "md-test"
+    bare = make_run(tmp_path / "b", [DEP_A], frames, config={})
+    assert load(bare).detection_threshold == FALLBACK_DETECTION_THRESHOLD
+    with Journal.open(bare, write=False) as journal:
+        records = journal.media_records()
+        assert [(m.path, m.seq_num_frames, m.status) for m in records] == [("A/001.JPG", 1, "done")]
+        assert records[0].processed_at is not None
+        run = journal.last_run()
+        assert run.status == "finished" and run.config == {} and run.models["detector"]["name"] == "md-test"
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_writes_get_the_mode_a_plain_write_would(tmp_path, umask, mode):
+    from wildeye.atomic import write_bytes_atomic, write_json_atomic
+
+    previous = os.umask(umask)
+    try:
+        write_bytes_atomic(tmp_path / "a.csv", b"x\n")
+        write_json_atomic(tmp_path / "sub" / "b.json", {"k": 1})
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+    finally:
+        os.umask(previous)
+    for path in (tmp_path / "a.csv", tmp_path / "sub" / "b.json", plain):
+        assert path.stat().st_mode & 0o777 == mode, path
+    assert json.loads((tmp_path / "sub" / "b.json").read_text()) == {"k": 1}
+
+
+def test_a_failed_atomic_write_leaves_the_old_file_and_no_temp_files(tmp_path):
+    from wildeye.atomic import atomic_path, write_bytes_atomic
+
+    target = tmp_path / "report.html"
+    write_bytes_atomic(target, b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half of the new")
+            raise RuntimeError("killed mid-write")
+    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    with atomic_path(target) as tmp:  # a library that wants a file name writes the temp path
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]

@@ -271,3 +271,34 @@ def test_app_serves_the_dataset_and_chromium_renders_it(tmp_path, fo_env):
     assert app.returncode == 0
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)  # the server went with it
+
+
+def test_classification_metrics_match_a_hand_count():
+    """sklearn computes them; the shape (rounded floats, int supports, nested lists) is wildeye's."""
+    from wildeye.review.evaluate import classification_metrics
+
+    pairs = [("fox", "fox"), ("fox", "leopard"), ("leopard", "leopard"), ("blank", "fox"), ("fox", "fox")]
+    got = classification_metrics(pairs)
+    assert got["confusion_matrix"] == {"labels": ["blank", "fox", "leopard"],
+                                       "matrix": [[0, 1, 0], [0, 2, 1], [0, 0, 1]]}
+    assert got["per_class"]["fox"] == {"precision": round(2 / 3, 4), "recall": round(2 / 3, 4),
+                                       "f1": round(2 / 3, 4), "support": 3}
+    assert got["per_class"]["blank"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert got["per_class"]["leopard"] == {"precision": 0.5, "recall": 1.0, "f1": round(2 / 3, 4), "support": 1}
+    assert got["accuracy"] == 0.6 and got["samples"] == 5
+    assert json.dumps(got)  # plain Python types, no numpy scalars
+    assert classification_metrics([]) == {"per_class": {}, "accuracy": None,
+                                          "confusion_matrix": {"labels": [], "matrix": []}, "samples": 0}
+
+
+def test_views_and_dataset_do_not_import_each_other():
+    import ast
+
+    src = Path(__file__).resolve().parents[1] / "src" / "wildeye" / "review"
+
+    def imported(name):
+        tree = ast.parse((src / f"{name}.py").read_text(encoding="utf-8"))
+        return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+
+    assert "wildeye.review.dataset" not in imported("views")
+    assert "wildeye.review.views" in imported("dataset")  # one way: sync prepares the views

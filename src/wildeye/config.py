@@ -22,6 +22,7 @@ REVIEW_CODES = ("low_confidence", "flagship", "sequence_disagreement", "geofence
 ReviewCode = Literal["low_confidence", "flagship", "sequence_disagreement", "geofence_changed", "rollup", "unconfirmed"]
 RollupLevel = Literal["genus", "family", "order", "class", "kingdom"]
 _LEVEL_ORDER = ("species", "genus", "family", "order", "class", "kingdom")
+FALLBACK_DETECTION_THRESHOLD = 0.2  # MegaDetector's typical threshold: used when a run recorded none
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 # MegaDetector's `fallback_detection_threshold`: the detection threshold when a model publishes none. The one place
 # this number lives; a run records the threshold it used, and readers take it from there.

@@ -1,14 +1,14 @@
 """A self-contained HTML report: numbers, plots and a gallery, every image a data URI (works offline, mails well).
 
-Plots are drawn with matplotlib (Agg, imported only here), with maths parsing off: deployment IDs and labels are
-user text, and `$x^2$` must show as typed (and `$^$` must not stop the report). Gallery thumbnails come from the
+The page is a Jinja2 template (templates/report.html.j2) rendered with autoescape: labels, deployment IDs, paths
+and notes are user text. Plots are drawn with matplotlib (Agg, imported only here), with maths parsing off for
+the same reason: `$x^2$` must show as typed (and `$^$` must not stop the report). Gallery thumbnails come from the
 real frames under the run's source folder, decoded at reduced size (JPEG draft mode) with the best box drawn on them.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections import Counter
 from datetime import datetime
@@ -20,29 +20,7 @@ from wildeye.names import media_path
 THUMB = (480, 360)
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
 
-# Marks every image that did not decode (naturalWidth 0) so a headless browser's DOM dump shows it.
-CHECK_SCRIPT = """<script>
-window.addEventListener('load', function () {
-  var images = document.images, broken = 0;
-  for (var i = 0; i < images.length; i++) {
-    var ok = images[i].complete && images[i].naturalWidth > 0;
-    images[i].setAttribute('data-loaded', ok ? 'yes' : 'broken');
-    if (!ok) broken++;
-  }
-  document.body.setAttribute('data-images', images.length);
-  document.body.setAttribute('data-broken-images', broken);
-});
-</script>"""
-
-CSS = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1100px;color:#222;padding:0 1em}
-h1{margin-bottom:.2em}.sub{color:#666;margin-top:0}
-.cards{display:flex;flex-wrap:wrap;gap:.6em}.card{background:#f3f5f4;border-radius:6px;padding:.6em 1em;min-width:7em}
-.card b{display:block;font-size:1.5em}.plots{display:grid;grid-template-columns:1fr 1fr;gap:1em}
-.plots figure,.gallery figure{margin:0}.plots img{width:100%;border:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9em;margin:.5em 0}td,th{border-bottom:1px solid #ddd;padding:.25em .6em;
-text-align:left}td.n{text-align:right}.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));
-gap:1em}.gallery img{width:100%;border-radius:4px}figcaption{font-size:.85em;color:#444}.missing{background:#eee;
-padding:3em 1em;text-align:center;color:#888}.notes{color:#a60}"""
+TEMPLATE = "report.html.j2"  # under wildeye/reports/templates/
 
 
 def render(report: dict, frames_root: Path | None, gallery: list[dict]) -> str:
@@ -61,49 +39,33 @@ def render(report: dict, frames_root: Path | None, gallery: list[dict]) -> str:
         map_png = _map_plot(report["effort"])
     if map_png:
         plots.append(("Deployments", map_png))
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
-        f"<title>wildeye report: {_e(s['title'])}</title><style>{CSS}</style></head><body>",
-        f"<h1>Sightings: {_e(s['title'])}</h1>",
-        f"<p class='sub'>{_e(s['period'])} · generated {datetime.now():%Y-%m-%d %H:%M} by wildeye {__version__}"
-        f" · independent events: ≥ {s['event_gap_min']:g} min apart · human corrections applied</p>",
-        "<div class='cards'>" + "".join(f"<div class='card'><b>{_e(v)}</b>{_e(k)}</div>" for k, v in cards) + "</div>",
-    ]
-    if s.get("filters_text"):
-        parts.append(f"<p class='sub'>Filters: {_e(s['filters_text'])}</p>")
-    if s.get("notes"):
-        parts.append("<ul class='notes'>" + "".join(f"<li>{_e(n)}</li>" for n in s["notes"]) + "</ul>")
-    parts.append("<h2>Plots</h2><div class='plots'>")
-    for title, png in plots:
-        parts.append(f"<figure class='plot'><img alt='{_e(title)}' src='{png}'><figcaption>{_e(title)}</figcaption>"
-                     "</figure>")
-    parts.append("</div>")
-    parts.append("<h2>Species</h2>" + _table(
-        ["species", "scientific name", "events", "verified", "images", "max count", "deployments", "RAI"],
-        [[r["species"], r["scientific_name"], r["events"], r["verified_events"], r["images"], r["max_count"],
-          r["deployments"], _num(r["rai"])] for r in report["species"]]))
-    parts.append("<h2>Best frame per species</h2><div class='gallery'>")
-    for item in gallery:
-        caption = (f"{_e(item['species'])} · {_e(item['deployment_id'])} · {_e(item['time'])} · "
-                   f"conf {item['confidence']:.2f}{' · verified' if item['verified'] else ''}")
-        thumb = _thumbnail(frames_root, item)
-        body = f"<img alt='{_e(item['species'])}' src='{thumb}'>" if thumb else \
-            f"<div class='missing'>image not found:<br>{_e(item['path'])}</div>"
-        parts.append(f"<figure class='best'>{body}<figcaption>{caption}</figcaption></figure>")
-    parts.append("</div>")
-    parts.append("<h2>Effort per deployment</h2>" + _table(
-        ["deployment", "location", "camera-days", "from", "images", "blank", "events", "species", "RAI (all)"],
-        [[r["deployment_id"], r["location_name"] or "", _num(r["camera_days"]), r["effort_from"], r["images"],
-          r["blank_images"], r["events"], r["species"], _num(r["rai_all"])] for r in report["effort"]]))
-    rows = report["sightings"]
-    parts.append(f"<h2>Sightings</h2><p class='sub'>{len(rows)} independent events"
-                 + (" (first 500 shown; all in sightings.csv)" if len(rows) > 500 else "") + "</p>")
-    parts.append(_table(["start (local)", "deployment", "species", "frames", "count", "confidence", "verified"],
-                        [[r["start_local"] or "", r["deployment_id"], r["species"], r["frames"], r["count"],
-                          f"{r['confidence']:.2f}", "yes" if r["verified"] else ""] for r in rows[:500]]))
-    parts.append(CHECK_SCRIPT + "</body></html>")
-    return "\n".join(parts)
+    sightings = report["sightings"]
+    return _template().render(
+        s=s, version=__version__, generated=f"{datetime.now():%Y-%m-%d %H:%M}", event_gap=f"{s['event_gap_min']:g}",
+        cards=cards, plots=plots,
+        species_header=["species", "scientific name", "events", "verified", "images", "max count", "deployments",
+                        "RAI"],
+        species_rows=[[r["species"], r["scientific_name"], r["events"], r["verified_events"], r["images"],
+                       r["max_count"], r["deployments"], _num(r["rai"])] for r in report["species"]],
+        gallery=[{**item, "thumb": _thumbnail(frames_root, item)} for item in gallery],
+        effort_header=["deployment", "location", "camera-days", "from", "images", "blank", "events", "species",
+                       "RAI (all)"],
+        effort_rows=[[r["deployment_id"], r["location_name"] or "", _num(r["camera_days"]), r["effort_from"],
+                      r["images"], r["blank_images"], r["events"], r["species"], _num(r["rai_all"])]
+                     for r in report["effort"]],
+        sightings_header=["start (local)", "deployment", "species", "frames", "count", "confidence", "verified"],
+        sightings_rows=[[r["start_local"] or "", r["deployment_id"], r["species"], r["frames"], r["count"],
+                         f"{r['confidence']:.2f}", "yes" if r["verified"] else ""] for r in sightings[:500]],
+        sightings_total=len(sightings))
+
+
+def _template():
+    """The report template; autoescape on, so user text (labels, deployment IDs, paths) is always escaped."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("wildeye.reports", "templates"), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    return env.get_template(TEMPLATE)
 
 
 # --- plots ----------------------------------------------------------------------------------------------------
@@ -256,20 +218,8 @@ def _thumbnail(root: Path | None, item: dict) -> str | None:
 # --- small helpers --------------------------------------------------------------------------------------------
 
 
-def _table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(
-        f"<td class='n'>{_e(v)}</td>" if isinstance(v, (int, float)) else f"<td>{_e(v)}</td>" for v in row)
-        + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def _num(value) -> str:
     return "" if value is None else f"{value:.2f}"
-
-
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def event_days(events) -> dict[str, int]:

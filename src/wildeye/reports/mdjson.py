@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from wildeye.config import FALLBACK_DETECTION_THRESHOLD
 from wildeye.labels import CATEGORY_IDS, DETECTION_CATEGORIES
 from wildeye.labels import common_name
 from wildeye.reports.frames import ANIMAL, BLANK, HUMAN, VEHICLE, Frame, label_kind
@@ -48,10 +49,11 @@ def reviewed_output(frames: list[Frame], models: dict) -> dict:
             shown.add(tuple(obs.bbox))
         drawn = any(o.method == "human" and o.bbox is not None and o.det_conf == 1.0 for o in frame.observations)
         if not human_blank and not drawn:
-            for category, conf, bbox, _ in frame.boxes:  # boxes no decision counted (below threshold, blank crops)
-                if tuple(bbox) not in shown:
-                    dets.append({"category": CATEGORY_IDS.get(category, "1"), "conf": round(float(conf), CONF_DIGITS),
-                                 "bbox": [round(float(v), COORD_DIGITS) for v in bbox]})
+            for box in frame.boxes:  # boxes no decision counted (below threshold, blank crops)
+                if tuple(box.bbox) not in shown:
+                    dets.append({"category": CATEGORY_IDS.get(box.category, "1"),
+                                 "conf": round(float(box.conf), CONF_DIGITS),
+                                 "bbox": [round(float(v), COORD_DIGITS) for v in box.bbox]})
         dets.sort(key=lambda d: -d["conf"])
         images.append({"file": frame.path, "detections": dets})
     now = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
@@ -59,7 +61,8 @@ def reviewed_output(frames: list[Frame], models: dict) -> dict:
             "detection_completion_time": now,
             "detector_metadata": {
                 "megadetector_version": detector.get("megadetector_version", "unknown"),
-                "typical_detection_threshold": float(detector.get("typical_detection_threshold", 0.2)),
+                "typical_detection_threshold": float(detector.get("typical_detection_threshold",
+                                                                     FALLBACK_DETECTION_THRESHOLD)),
                 "conservative_detection_threshold": float(detector.get("conservative_detection_threshold", 0.05))},
             "classifier": ((models.get("classifier") or {}).get("name") or "wildeye") + " + human review",
             "classification_completion_time": now}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from wildeye.config import FALLBACK_DETECTION_THRESHOLD
 from wildeye.labels import CATEGORY_IDS, DETECTION_CATEGORIES, common_name
 
 FORMAT_VERSION = "1.6"
@@ -62,7 +63,8 @@ def megadetector_output(journal, detector_info: dict, classifier_name: str | Non
         "detection_completion_time": detection_completion_time or now,
         "detector_metadata": {
             "megadetector_version": detector_info.get("megadetector_version", "unknown"),
-            "typical_detection_threshold": float(detector_info.get("typical_detection_threshold", 0.2)),
+            "typical_detection_threshold": float(detector_info.get("typical_detection_threshold",
+                                                                          FALLBACK_DETECTION_THRESHOLD)),
             "conservative_detection_threshold": float(detector_info.get("conservative_detection_threshold", 0.05)),
         },
     }

@@ -15,8 +15,8 @@ from collections import Counter
 from datetime import timezone
 from pathlib import Path
 
-from wildeye.review.dataset import (GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED, VERIFIED_TAG, WRONG_TAG,
-                                    default_dataset_name)
+from wildeye.review.dataset import default_dataset_name
+from wildeye.review.fields import GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED, VERIFIED_TAG, WRONG_TAG
 
 UNKNOWN = "unknown"
 

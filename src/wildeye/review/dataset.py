@@ -19,15 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from wildeye.errors import WildeyeError
-
-GROUND_TRUTH = "ground_truth"  # human: species of the frame (Classification)
-GROUND_TRUTH_BOXES = "ground_truth_boxes"  # human: boxes drawn or fixed by a reviewer (Detections)
-REVIEWED = "reviewed"  # human: the reviewer has looked at this frame
-HUMAN_FIELDS = (GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED)
-VERIFIED_TAG, WRONG_TAG = "verified", "wrong"
-
-MACHINE_FIELDS = ("media_path", "metadata", "detections", "prediction", "deployment", "sequence_id", "frame_num",
-                  "captured_at", "location", "needs_review", "review_reasons", "flagship", "models")
+from wildeye.review.fields import (GROUND_TRUTH, GROUND_TRUTH_BOXES, HUMAN_FIELDS, MACHINE_FIELDS,  # noqa: F401
+                                   REVIEWED, VERIFIED_TAG, WRONG_TAG)
 
 
 def default_dataset_name(out_dir: Path) -> str:
@@ -48,6 +41,7 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
         detections = journal.detections()
         decisions = journal.decisions()
         runs = journal.runs()
+        detection_threshold = journal.detection_threshold()
     name = dataset_name or f"wildeye-{source.name or 'run'}"
     deployments = _deployments(out_dir)
     run_config = _last(runs, "config") or {}
@@ -76,8 +70,9 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
                    if d.get("species")}
         prepare_review(dataset, labels=sorted(labels), flagship=ensemble.cfg.flagship_species,
                        review_threshold=ensemble.cfg.review_threshold)
-    dataset.info.update({"detection_threshold": ensemble.detection_threshold,
-                         "review_threshold": ensemble.cfg.review_threshold, "wildeye_out_dir": str(out_dir.resolve()), "wildeye_source": str(source),
+    dataset.info.update({"detection_threshold": detection_threshold,
+                         "review_threshold": ensemble.cfg.review_threshold, "wildeye_out_dir": str(out_dir.resolve()),
+                         "wildeye_source": str(source),
                          "wildeye_synced_at": datetime.now().astimezone().isoformat(timespec="seconds")})
     dataset.save()
     seconds = time.perf_counter() - started

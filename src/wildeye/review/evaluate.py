@@ -18,23 +18,19 @@ IOU = 0.5
 def classification_metrics(pairs: list[tuple[str, str]]) -> dict:
     """(truth, prediction) pairs -> per_class {label: precision, recall, f1, support}, accuracy, confusion."""
     labels = sorted({t for t, _ in pairs} | {p for _, p in pairs})
-    index = {label: i for i, label in enumerate(labels)}
-    matrix = [[0] * len(labels) for _ in labels]  # rows: truth, columns: prediction
-    for truth, pred in pairs:
-        matrix[index[truth]][index[pred]] += 1
-    per_class = {}
-    for label, i in index.items():
-        tp = matrix[i][i]
-        support = sum(matrix[i])
-        predicted = sum(row[i] for row in matrix)
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[label] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-                            "support": support}
-    correct = sum(matrix[i][i] for i in range(len(labels)))
-    return {"per_class": per_class, "accuracy": round(correct / len(pairs), 4) if pairs else None,
-            "confusion_matrix": {"labels": labels, "matrix": matrix}, "samples": len(pairs)}
+    if not pairs:
+        return {"per_class": {}, "accuracy": None, "confusion_matrix": {"labels": [], "matrix": []}, "samples": 0}
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    truth, predicted = [t for t, _ in pairs], [p for _, p in pairs]
+    matrix = confusion_matrix(truth, predicted, labels=labels)  # rows: truth, columns: prediction
+    precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels, average=None,
+                                                                     zero_division=0)
+    per_class = {label: {"precision": round(float(precision[i]), 4), "recall": round(float(recall[i]), 4),
+                         "f1": round(float(f1[i]), 4), "support": int(support[i])}
+                 for i, label in enumerate(labels)}
+    return {"per_class": per_class, "accuracy": round(float(accuracy_score(truth, predicted)), 4),
+            "confusion_matrix": {"labels": labels, "matrix": matrix.tolist()}, "samples": len(pairs)}
 
 
 def evaluate_journal(out_dir: Path, dataset_name: str | None = None, *, fiftyone: bool = True) -> dict:
@@ -47,6 +43,7 @@ def evaluate_journal(out_dir: Path, dataset_name: str | None = None, *, fiftyone
     with Journal.open(out_dir, write=False) as journal:
         decisions = journal.decisions()
         humans = journal.human_labels()
+        threshold = journal.detection_threshold()
     if not humans:
         raise WildeyeError(f"no human labels in {out_dir}/journal.sqlite yet",
                            "review in the App (`wildeye review`), then `wildeye review pull`")
@@ -56,11 +53,13 @@ def evaluate_journal(out_dir: Path, dataset_name: str | None = None, *, fiftyone
     result.update({"source": "journal", "out": str(out_dir), "human_labels": len(humans),
                    "detection": None, "dataset": None, "eval_keys": []})
     if fiftyone:
-        result.update(_fiftyone_evaluations(out_dir, dataset_name, compared, display_name))
+        result.update(_fiftyone_evaluations(out_dir, dataset_name, compared, display_name, threshold))
     return result
 
 
-def _fiftyone_evaluations(out_dir: Path, dataset_name: str | None, humans: dict, display_name) -> dict:
+def _fiftyone_evaluations(out_dir: Path, dataset_name: str | None, humans: dict, display_name,
+                          threshold: float) -> dict:
+    """threshold: the run's detection threshold; boxes below it took no part in decisions, so they don't count."""
     from fiftyone import ViewField as F
 
     from wildeye.review.dataset import default_dataset_name, sync_run, writable
@@ -104,7 +103,6 @@ def _fiftyone_evaluations(out_dir: Path, dataset_name: str | None, humans: dict,
     detection = None
     boxed = dataset.exists(EVAL_BOXES)
     if len(boxed):
-        threshold = _detection_threshold(dataset)
         view = boxed.filter_labels("detections", F("confidence") >= threshold, only_matches=False)
         with writable(dataset, ["detections"]), _quiet():  # the evaluation marks each machine box tp/fp
             results = view.evaluate_detections("detections", gt_field=EVAL_BOXES, eval_key=BOXES_KEY, iou=IOU,
@@ -139,11 +137,6 @@ def _category(label: str) -> str:
     if low.endswith(";human") or low in ("human", "person"):
         return "person"
     return "vehicle" if low.endswith("vehicle") else "animal"
-
-
-def _detection_threshold(dataset) -> float:
-    """Boxes below the run's ensemble detection threshold took no part in decisions; they don't count here."""
-    return float(dataset.info.get("detection_threshold", 0.2))
 
 
 # --- terminal output ----------------------------------------------------------------------------------------

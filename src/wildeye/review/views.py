@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from wildeye.review.dataset import GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED, VERIFIED_TAG, WRONG_TAG
+from wildeye.review.fields import GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED, VERIFIED_TAG, WRONG_TAG
 
 NEEDS_REVIEW, FLAGSHIP, LOW_CONFIDENCE_BLANKS, SEQUENCES = "needs-review", "flagship", "low-confidence-blanks", "sequences"
 BASE_CLASSES = ("blank", "human", "vehicle", "animal", "unknown")

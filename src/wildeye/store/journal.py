@@ -426,6 +426,65 @@ class Journal:
     def transaction(self) -> "_Transaction":
         return _Transaction(self.conn)
 
+    # == typed readers for reports and review (branch l-reports) ===============================================
+    # Reports and review read the journal only through these (and the readers above): no SQL outside store/.
+
+    @dataclass
+    class MediaRecord:
+        """A media row as reports need it: where it sits in its burst and when it was processed."""
+
+        path: str
+        deployment_id: str | None
+        sequence_id: str | None
+        frame_num: int | None
+        seq_num_frames: int | None
+        timestamp: str | None
+        status: str
+        failure: str | None
+        width: int | None
+        height: int | None
+        processed_at: str | None
+
+    @dataclass
+    class RunRecord:
+        run_id: int
+        started: str
+        finished: str | None
+        status: str
+        config: dict
+        models: dict
+        stats: dict
+
+    def media_records(self, *, duplicates: bool = False) -> list["Journal.MediaRecord"]:
+        """Every media row by path; duplicates (content already recorded under another path) only when asked."""
+        where = "" if duplicates else " WHERE status != 'duplicate'"
+        rows = self.conn.execute(
+            "SELECT path, deployment_id, sequence_id, frame_num, seq_num_frames, timestamp, status, failure, width,"
+            " height, processed_at FROM media" + where + " ORDER BY path").fetchall()
+        return [Journal.MediaRecord(*r) for r in rows]
+
+    def last_run(self) -> "Journal.RunRecord | None":
+        """The last finished run (the one whose settings made the results), else the last run of any status."""
+        row = self.conn.execute(
+            "SELECT run_id, started, finished, status, config, models, stats FROM runs"
+            " ORDER BY status = 'finished' DESC, run_id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return Journal.RunRecord(row[0], row[1], row[2], row[3], json.loads(row[4] or "null") or {},
+                                 json.loads(row[5] or "null") or {}, json.loads(row[6] or "null") or {})
+
+    def detection_threshold(self) -> float:
+        """The detection threshold the last run used (`ensemble.detection_threshold` of its config), else
+        wildeye.config.FALLBACK_DETECTION_THRESHOLD."""
+        from wildeye.config import FALLBACK_DETECTION_THRESHOLD
+
+        run = self.last_run()
+        value = ((run.config.get("ensemble") or {}) if run else {}).get("detection_threshold")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            else FALLBACK_DETECTION_THRESHOLD
+
+    # == end of the l-reports section ===========================================================================
+
 
 class _Transaction:
     def __init__(self, conn: sqlite3.Connection):
