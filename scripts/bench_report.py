@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from wildeye.records import Detection, Prediction  # noqa: E402
+from wildeye.records import BoxDecision, Detection, Prediction  # noqa: E402
 from wildeye.ingest.manifest import DeploymentInfo, Manifest, MediaFile, ScanSettings  # noqa: E402
 from wildeye.reports.build import build_report  # noqa: E402
 from wildeye.store.journal import HumanLabel, Journal  # noqa: E402
@@ -47,17 +47,18 @@ def make(out: Path, n: int, deployments: int = 20) -> None:
         label = FOX if roll < 0.85 else LEOPARD if roll < 0.97 else "human"
         category = "person" if label == "human" else "animal"
         dets = [Detection(category, 0.9, (0.1, 0.2, 0.3, 0.4), [(label, 0.95)])]
-        preds = [Prediction(label, 0.95, "classifier")]
+        boxes = [BoxDecision(label, 0.95, "classifier")]
         if rng.random() < 0.2:
             dets.append(Detection("animal", 0.5, (0.5, 0.5, 0.2, 0.2), [(FOX, 0.85)]))
-            preds.append(Prediction(FOX, 0.85, "classifier"))
-        done[path], decisions[path] = dets, (preds[0], preds)
+            boxes.append(BoxDecision(FOX, 0.85, "classifier"))
+        done[path], decisions[path] = dets, (Prediction(label, 0.95, "classifier"), boxes)
         if rng.random() < 0.05:
             humans.append(HumanLabel(path, LEOPARD, count=1, reviewer="bench"))
     Manifest(wildeye_version="bench", created=t0.isoformat(), source=str(out), settings=ScanSettings(),
              hash_method="bench", deployments=deps, files=[]).write(out / "manifest.json")
     with Journal.open(out) as journal:
         journal.set_meta("source", str(out / "images"))
+        journal.set_deployments(deps)
         journal.add_media(files)
         run_id = journal.start_run({"ensemble": {"detection_threshold": 0.2}}, {"detector": {"name": "bench"}})
         items = list(done.items())

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from wildeye.atomic import write_json_atomic
+from wildeye.atomic import atomic_path, write_json_atomic
 from wildeye.errors import ConfigError, WildeyeError
 from wildeye.models.kinds import (CHECKPOINT_SUFFIXES, check_checkpoint_format, check_model_folder, pickle_bytes,
                                   sniff_archive, sniff_kind)
@@ -219,24 +219,12 @@ def _remove(path: Path) -> None:
 
 
 def copy_file_atomic(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a model is as readable as any file the user writes
-        swap_into_place(Path(tmp), dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    """A copy that appears whole or not at all (wildeye.atomic: the umask's mode, fsynced file and folder); a
+    folder where the file goes (an earlier import of another kind) is swapped out first."""
+    if dest.is_dir() and not dest.is_symlink():
+        _remove(dest)
+    with atomic_path(dest) as tmp, open(tmp, "wb") as out, open(src, "rb") as inp:
+        shutil.copyfileobj(inp, out, 1 << 20)
 
 
 def copy_tree_atomic(src: Path, dest: Path) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from wildeye import __version__
+from wildeye.atomic import fsync_dir
 from wildeye.errors import WildeyeError
 from wildeye.models.cache import LOCKS_DIR, ModelCache, disk_size, file_digests, file_lock, unpack_archive_atomic
 from wildeye.models.kinds import check_checkpoint_format, sniff_archive
@@ -96,6 +97,7 @@ def download(url: str, dest: str | os.PathLike, *, md5: str | None = None, sha25
                                    "free some space, or pass --cache-dir / set WILDEYE_CACHE_DIR elsewhere") from None
         _verify(url, part, md5=md5, sha256=sha256, size=size, check=check)
         os.replace(part, dest)
+        fsync_dir(dest.parent)  # the rename survives a power cut
     return dest
 
 

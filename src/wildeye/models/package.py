@@ -14,15 +14,13 @@ model.json layout wrote it; a newer one is refused with a clear message instead 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from wildeye.atomic import write_json_atomic
+from wildeye.atomic import atomic_path, write_json_atomic
 from wildeye.errors import WildeyeError
 from wildeye.models.kinds import PACKAGE_INFO, is_package  # noqa: F401  (is_package: the one sniff, re-exported)
 from wildeye.models.registry import ModelSpec
@@ -219,15 +217,8 @@ def save_package(
     if n_out is not None and n_out != len(info.labels):
         raise WildeyeError(f"the model has {n_out} outputs but {len(info.labels)} labels were given",
                            "pass one label per output, in output order")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{WEIGHTS_FILE}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        save_model(model, tmp, metadata={"format": "pt", "wildeye_format": FORMAT})
-        os.replace(tmp, folder / WEIGHTS_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(folder / WEIGHTS_FILE) as tmp:
+        save_model(model, str(tmp), metadata={"format": "pt", "wildeye_format": FORMAT})
     write_json_atomic(folder / INFO_FILE, info.model_dump(mode="json", exclude_none=True))
     return folder
 

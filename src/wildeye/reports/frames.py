@@ -118,7 +118,9 @@ class ReportData:
 
 
 def load(out_dir: str | Path, journal=None) -> ReportData:
-    """Read the run folder: journal (read-only) and manifest. Never runs a model."""
+    """Read the run folder's journal (read-only): frames, decisions, deployments. Never runs a model.
+
+    Journals written before deployments were kept in the journal fall back to the folder's manifest.json."""
     from wildeye.ingest.deployments import parse_timezone
     from wildeye.ingest.manifest import MANIFEST_NAME, DeploymentInfo, Manifest
     from wildeye.store.journal import Journal
@@ -128,13 +130,12 @@ def load(out_dir: str | Path, journal=None) -> ReportData:
     journal = journal or Journal.open(out_dir, write=False)
     try:
         notes: list[str] = []
+        deployments: dict[str, DeploymentInfo] = journal.deployments()
         manifest_path = out_dir / MANIFEST_NAME
-        deployments: dict[str, DeploymentInfo] = {}
-        if manifest_path.exists():
-            for info in Manifest.read(manifest_path).deployments:
-                deployments[info.deployment_id] = info
-        else:
-            notes.append("no manifest.json: deployments have no coordinates, times or time zones")
+        if not deployments and manifest_path.exists():
+            deployments = {info.deployment_id: info for info in Manifest.read(manifest_path).deployments}
+        elif not deployments:
+            notes.append("the journal and the folder hold no deployments: no coordinates, times or time zones")
         run = journal.last_run()
         models = run.models if run else {}
         threshold = journal.detection_threshold()

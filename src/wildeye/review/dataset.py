@@ -42,8 +42,8 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
         decisions = journal.decisions()
         runs = journal.runs()
         detection_threshold = journal.detection_threshold()
+        deployments = journal.deployments() or _manifest_deployments(out_dir)
     name = dataset_name or f"wildeye-{source.name or 'run'}"
-    deployments = _deployments(out_dir)
     run_config = _last(runs, "config") or {}
     models = _models_info(_last(runs, "models") or {})
     ensemble = _ensemble(run_config)
@@ -106,7 +106,8 @@ def _source_root(out_dir: Path, journal=None) -> Path:
     return Path(source)
 
 
-def _deployments(out_dir: Path) -> dict:
+def _manifest_deployments(out_dir: Path) -> dict:
+    """Journals from before deployments were kept in the journal: the folder's manifest.json."""
     path = out_dir / "manifest.json"
     if not path.exists():
         return {}
