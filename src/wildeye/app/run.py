@@ -8,7 +8,6 @@ message instead of mixing results, unless `rerun` is asked for.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections import Counter
@@ -20,7 +19,7 @@ from wildeye.app.alerts import new_sightings, notify
 from wildeye.atomic import write_json_atomic
 from wildeye.config import FALLBACK_DETECTION_THRESHOLD, RunConfig
 from wildeye.errors import ConfigError, NothingToDo, WildeyeError
-from wildeye.inference.classifier import load_classifier
+from wildeye.inference.classifier import classifier_from_loaded
 from wildeye.inference.detector import Detector
 from wildeye.inference.device import select_device
 from wildeye.inference.ensemble import Ensemble, ImageResult
@@ -28,7 +27,7 @@ from wildeye.inference.pipeline import FramePipeline
 from wildeye.ingest.manifest import MANIFEST_NAME, ScanSettings
 from wildeye.ingest.scan import scan
 from wildeye.labels import Taxonomy
-from wildeye.models.hub import resolve_model
+from wildeye.models.factory import create_model
 from wildeye.names import record_name
 from wildeye.records import BoxDecision
 from wildeye.reports.build import build_report
@@ -60,24 +59,26 @@ class LoadedModels:
 
 
 def load_models(config: RunConfig, device) -> LoadedModels:
-
-    det_model = resolve_model(config.detector.name, "detector")
-    detector = Detector.from_checkpoint(det_model.path, device=device,
-                                        image_size=config.detector.image_size or det_model.image_size,
-                                        conf_floor=config.detector.threshold,
-                                        half=config.detector.precision == "fp16")
+    """Both models through `models.create_model` (registry name or path: cached, downloaded, or sniffed), wrapped
+    for inference; what the journal and the MegaDetector JSON record about them."""
+    det_model = create_model(config.detector.name, "detector")
+    detector = Detector.from_loaded(det_model, device=device, image_size=config.detector.image_size,
+                                    conf_floor=config.detector.threshold,
+                                    half=config.detector.precision == "fp16")
+    spec = det_model.spec
     info = {"detector": {"name": det_model.name, "path": str(det_model.path), "filename": det_model.path.name,
-                         "md5": _model_md5(det_model), "megadetector_version": det_model.spec.version or "unknown",
-                         "typical_detection_threshold": det_model.spec.detection_threshold,
+                         "md5": _model_md5(det_model), "megadetector_version": det_model.version or "unknown",
+                         "typical_detection_threshold": (spec.detection_threshold if spec else None)
+                         or det_model.typical_threshold or FALLBACK_DETECTION_THRESHOLD,
                          "conservative_detection_threshold": det_model.conservative_threshold or 0.05,
                          "image_size": detector.image_size, "letterbox_stride": detector.letterbox_stride,
                          "precision": config.detector.precision}}
     classifier = None
     if config.classifier.name:
-
-        cls_model = resolve_model(config.classifier.name, "classifier")
-        classifier = load_classifier(cls_model.path, device=device, batch_size=classifier_batch_size(config, device),
-                                     half=config.classifier.precision == "fp16")
+        cls_model = create_model(config.classifier.name, "classifier")
+        classifier = classifier_from_loaded(cls_model, device=device,
+                                            batch_size=classifier_batch_size(config, device),
+                                            half=config.classifier.precision == "fp16")
         info["classifier"] = {"name": cls_model.name, "path": str(cls_model.path), "md5": _model_md5(cls_model),
                               "labels": len(classifier.labels), "input_size": classifier.input_size}
     return LoadedModels(detector, classifier, info)
@@ -168,7 +169,6 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
 
 def _write_report(out_dir: Path, log) -> dict:
     """The sightings report after a run; a report that fails costs the report, not the finished run."""
-
     try:
         build_report(out_dir, run_in_progress=False)  # this run holds the lock and is done
     except Exception as exc:  # noqa: BLE001  (any report bug: the run's results are safe in the journal)
@@ -181,7 +181,6 @@ def _write_report(out_dir: Path, log) -> dict:
 
 def _sync_fiftyone(out_dir: Path, dataset: str | None, log) -> str | None:
     """Results into the review dataset; a database that will not start costs the review, not the run."""
-
     try:
         result = sync_run(out_dir, dataset)
     except WildeyeError as exc:
@@ -205,7 +204,6 @@ def _check_fingerprint(journal, fingerprint: dict, rerun: bool) -> None:
 
 def decide(journal, config: RunConfig, classifier=None, models_info: dict | None = None) -> None:
     """Ensemble decisions for every processed frame, sequence by sequence, written to the journal per box."""
-
     ensemble = build_ensemble(config, classifier, (models_info or {}).get("detector", {}))
     deployments = journal.deployments()
     detections = journal.detections()
@@ -224,7 +222,6 @@ def decide(journal, config: RunConfig, classifier=None, models_info: dict | None
 
 def box_decision(d):
     """An ensemble DetectionDecision as the journal keeps it (a types.BoxDecision), None for a box with none."""
-
     p = d.prediction
     if p is None:
         return None
@@ -258,26 +255,12 @@ def build_ensemble(config: RunConfig, classifier=None, detector_info: dict | Non
 
 
 def model_resources(classifier) -> dict:
-    """The taxonomy and geofence files a SpeciesNet model folder ships (info.json keys "taxonomy", "geofence")."""
-
-    path = getattr(classifier, "path", None)
-    if path is None:
-        return {}
-    folder = Path(path) if Path(path).is_dir() else Path(path).parent
-    info_path = folder / "info.json"
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    found = {}
-    for key in ("taxonomy", "geofence"):
-        if isinstance(info.get(key), str) and (folder / info[key]).is_file():
-            found[key] = folder / info[key]
-    return found
+    """The taxonomy and geofence files a SpeciesNet model folder ships (its info.json's "taxonomy", "geofence")."""
+    files = getattr(classifier, "files", None) or {}
+    return {key: Path(files[key]) for key in ("taxonomy", "geofence") if key in files and Path(files[key]).is_file()}
 
 
 def write_megadetector_json(journal, out_dir: Path, models_info: dict) -> Path:
-
     classifier = models_info.get("classifier", {}).get("name")
     document = megadetector_output(journal, models_info["detector"], classifier_name=classifier)
     path = out_dir / MEGADETECTOR_JSON
@@ -297,7 +280,7 @@ def _fingerprint(config: RunConfig, info: dict) -> dict:
 
 def _model_md5(model) -> str:
     """The published md5 for a registry model from the cache (verified when pulled or imported), else hashed now."""
-    if model.source == "cache" and model.spec.md5:
+    if model.source == "cache" and model.spec is not None and model.spec.md5:
         return model.spec.md5
     return _md5(model.path)
 

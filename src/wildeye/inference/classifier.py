@@ -64,6 +64,7 @@ class Classifier(ABC):
         if batch_size < 1:
             raise WildeyeError(f"batch size {batch_size} is not positive", "use a batch size of 1 or more")
         self.batch_size = int(batch_size)
+        self.files: dict = {}  # files the model came with, e.g. SpeciesNet's taxonomy and geofence
         # fp16 through autocast, not module.half(): converted graphs hold constants .half() would miss.
         self.module = module.to(self.device).eval()
 
@@ -256,6 +257,29 @@ def package_transform(crops: Sequence[np.ndarray], input_size: int, mean: Sequen
 
 
 # --- loading -------------------------------------------------------------------------------------------------
+
+
+def classifier_from_loaded(loaded: Any, device: Any = "auto", *, batch_size: int = DEFAULT_BATCH_SIZE,
+                           half: bool | None = None) -> Classifier:
+    """The Classifier for a `wildeye.models.create_model(..., "classifier")` result, by its kind; `files` keeps what
+    the model shipped with (SpeciesNet's taxonomy and geofence)."""
+    if loaded.kind == "wildeye-package":
+        from wildeye.models.package import PackageInfo
+
+        info = PackageInfo(**loaded.metadata["package"])
+        classifier: Classifier = PackageClassifier(loaded.module, info, path=loaded.path, device=device,
+                                                   batch_size=batch_size, half=half)
+    elif loaded.kind == "speciesnet":
+        classifier = SpeciesNetClassifier(loaded.module, loaded.labels,
+                                          loaded.metadata.get("model_type", "always_crop"),
+                                          input_size=loaded.image_size, version=loaded.version,
+                                          path=loaded.files.get("classifier", loaded.path), device=device,
+                                          batch_size=batch_size, half=half)
+    else:
+        raise WildeyeError(f"{loaded.path} is a {loaded.kind} model, not a classifier",
+                           "pass a SpeciesNet model or a wildeye package as the classifier")
+    classifier.files = dict(loaded.files)
+    return classifier
 
 
 def load_classifier(path: str | Path, device: Any = "auto", *, batch_size: int = DEFAULT_BATCH_SIZE,

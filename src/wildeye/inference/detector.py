@@ -275,6 +275,19 @@ class Detector:
         self.model = (model.half() if self.half else model).to(self.device)
 
     @classmethod
+    def from_loaded(cls, loaded, device="cpu", image_size: int | None = None,
+                    conf_floor: float = DEFAULT_CONF_FLOOR, **options) -> Detector:
+        """A Detector for a `wildeye.models.create_model(..., "detector")` result (`LoadedModel`).
+
+        Its image size is the model's own (file metadata, else the registry's, else 1280); `image_size` overrides
+        it, but MegaDetector's letterbox stride follows the model's own: 64 when that is 1280, else 32.
+        """
+        native = int(loaded.image_size or DEFAULT_IMAGE_SIZE)
+        options.setdefault("letterbox_stride", 64 if native == 1280 else 32)
+        return cls(loaded.module, image_size=int(image_size or native), device=device, conf_floor=conf_floor,
+                   checkpoint_names=loaded.labels, source=str(loaded.path), **options)
+
+    @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device="cpu", image_size: int | None = None,
                         conf_floor: float = DEFAULT_CONF_FLOOR, **options) -> Detector:
         """Load a YOLOv5-format MegaDetector checkpoint safely (see wildeye.models.megadetector.load_checkpoint).
