@@ -3,6 +3,7 @@
     python scripts/megadetector_parity.py ../shared/reference/megadetector/megadetector-output-640.json \\
         ../shared/data/camera-traps/images --detector ../shared/reference/megadetector/yolov5n-3class-640.pt
     ... --decode fast      # the reduced-size decode, to see how far its answers move
+    ... --precision fp16   # half precision (on a GPU with --device cuda), likewise
 
 Every frame MegaDetector processed goes through `wildeye.inference.decode` (the run's decoder, in the mode asked
 for) and `Detector.detect_prepared`, as `wildeye run` does, and is compared with MegaDetector's entry: identical
@@ -84,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("images", type=Path, help="the folder its file paths are relative to")
     parser.add_argument("--detector", type=Path, required=True, help="the checkpoint MegaDetector ran")
     parser.add_argument("--decode", choices=("full", "fast"), default="full")
+    parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--tolerate", action="store_true", help="report differences without failing")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -93,13 +96,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     from wildeye.inference.detector import Detector
 
-    detector = Detector.from_checkpoint(args.detector, device="cpu")
+    detector = Detector.from_checkpoint(args.detector, device=args.device, half=args.precision == "fp16")
     result = compare(json.loads(args.reference.read_text()), args.images, detector, args.decode)
     if args.json:
         print(json.dumps(result, indent=1))
     else:
         n = result["frames"]
-        print(f"decode {args.decode}: identical frames {result['identical']}/{n} "
+        print(f"decode {args.decode}, {args.precision} on {args.device}: identical frames {result['identical']}/{n} "
               f"({100.0 * result['identical'] / max(n, 1):.1f}%), recall of MegaDetector boxes >= 0.2 "
               f"{result['recalled']}/{result['reference_boxes']}, max conf change {result['max_conf_change']}, "
               f"{result['seconds']} s")
