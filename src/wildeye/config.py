@@ -178,6 +178,30 @@ class AfterRunConfig(_Strict):
         "shell command run for each new flagship sighting (WILDEYE_* variables, JSON on stdin)"))
 
 
+class PrivacyConfig(_Strict):
+    """What exports leave out or blur: people, and the exact sites of sensitive species (`wildeye report`, the
+    `--on-sighting` hook's payload). Also the `privacy:` section of a report's project YAML."""
+
+    exclude_humans: bool = Field(False, description=(
+        "leave media and observations of people out of every export; frames that also show animals keep the "
+        "animals, with the people removed (and blurred in exported images)"))
+    sensitive_species: list[str] = Field(default_factory=lambda: ["snow leopard"], description=(
+        "deployments with a sighting of one of these get generalised coordinates; common name, latin "
+        "'genus species' or name at any rank, or a full label"))
+    generalise_locations: bool = Field(True, description=(
+        "round those deployments' coordinates (false: exact coordinates everywhere, --exact-locations)"))
+    coordinate_decimals: int = Field(1, ge=0, le=4, description=(
+        "decimals the coordinates are rounded to: 1 = 0.1 degree (about 11 km), 2 = 0.01 degree (about 1.1 km)"))
+
+    @field_validator("sensitive_species")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        cleaned = [" ".join(name.split()).lower() for name in value]
+        if any(not name for name in cleaned):
+            raise ValueError("empty name in list")
+        return cleaned
+
+
 class RunConfig(_Strict):
     """Everything `wildeye run` needs besides the input folder."""
 
@@ -193,6 +217,7 @@ class RunConfig(_Strict):
     scan: ScanConfig = Field(default_factory=ScanConfig)
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     after_run: AfterRunConfig = Field(default_factory=AfterRunConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
 
 # --- loading ------------------------------------------------------------------------------------------
@@ -232,6 +257,11 @@ def load_run_config(path: str | Path | None = None, overrides: dict[str, Any] | 
                               "give a path relative to the config file, or null")
         setattr(getattr(config, section), key, str(resolved.resolve()))
     return config
+
+
+def read_yaml(path: Path) -> tuple[dict[str, Any], Any]:
+    """(data, composed root node for line numbers) of a YAML settings file; ConfigError when it cannot be read."""
+    return _read_yaml(path)
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], Any]:
