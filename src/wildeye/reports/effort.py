@@ -31,7 +31,9 @@ class Effort:
     images: int = 0
     blank_images: int = 0
     animal_images: int = 0
-    events: dict[str, int] = field(default_factory=dict)  # species key -> events
+    events: dict[str, int] = field(default_factory=dict)  # species key -> events (identified taxa only)
+    unidentified_events: int = 0  # events of 'animal' (no taxon): not a species, not in RAI
+    coordinate_uncertainty: float | None = None  # metres (Camtrap DP coordinateUncertainty), widened when generalised
 
     def rai(self, species: str) -> float | None:
         """Relative abundance index: events per 100 camera-days (None without effort)."""
@@ -54,8 +56,12 @@ def deployment_effort(data, frames: list[Frame], events: list[Event], window: tu
     for frame in frames:
         by_dep[frame.deployment_id].append(frame)
     event_counts: dict[str, Counter] = defaultdict(Counter)
+    unidentified: Counter = Counter()
     for event in events:
-        event_counts[event.deployment_id][event.species] += 1
+        if event.identified:
+            event_counts[event.deployment_id][event.species] += 1
+        else:
+            unidentified[event.deployment_id] += 1
     out = []
     for dep_id in sorted(set(data.deployments) | set(by_dep)):
         if deployment_ids and dep_id not in deployment_ids:
@@ -73,7 +79,9 @@ def deployment_effort(data, frames: list[Frame], events: list[Event], window: tu
         days = max(0.0, (end_s - start_s) / DAY_S) if start_s is not None else 0.0
         effort = Effort(dep_id, info.location_name if info else None, info.latitude if info else None,
                         info.longitude if info else None, _as_time(start_s, tz), _as_time(end_s, tz), source,
-                        round(days, 4), events=dict(sorted(event_counts.get(dep_id, {}).items())))
+                        round(days, 4), events=dict(sorted(event_counts.get(dep_id, {}).items())),
+                        unidentified_events=unidentified.get(dep_id, 0),
+                        coordinate_uncertainty=_uncertainty(info))
         for frame in dep_frames:
             if frame.status != "done":
                 continue
@@ -85,8 +93,11 @@ def deployment_effort(data, frames: list[Frame], events: list[Event], window: tu
     return out
 
 
-def species_summary(events: list[Event], efforts: list[Effort], frames: list[Frame]) -> list[dict]:
-    """Per species: events, frames, individuals, where and when seen, overall RAI and naive occupancy."""
+def species_summary(events: list[Event], efforts: list[Effort], frames: list[Frame], names=None) -> list[dict]:
+    """Per species: events, frames, individuals, where and when seen, overall RAI and naive occupancy.
+
+    Only taxa count as species: events of 'animal' (identified to no taxon) are left out, as in RAI.
+    names: a taxa.Names giving plain labels their scientific name."""
     total_days = sum(e.camera_days for e in efforts)
     surveyed = sum(1 for e in efforts if e.camera_days > 0) or len(efforts)
     images: Counter = Counter()
@@ -96,14 +107,17 @@ def species_summary(events: list[Event], efforts: list[Effort], frames: list[Fra
     rows = []
     by_species: dict[str, list[Event]] = defaultdict(list)
     for event in events:
-        by_species[event.species].append(event)
+        if event.identified:
+            by_species[event.species].append(event)
     for key, evs in by_species.items():
         label = max((e.label for e in evs), key=lambda label: len(label.split(";")) == 7)
         deployments = sorted({e.deployment_id for e in evs})
         starts = [e.start.local for e in evs if e.start.local]
         rows.append({
             "species": evs[0].name if len(label.split(";")) != 7 else next(e.name for e in evs if e.label == label),
-            "scientific_name": next((e.scientific_name for e in evs if e.scientific_name), ""),
+            "scientific_name": next((sci for sci in (names.scientific_name(e.label) if names else e.scientific_name
+                                                     for e in evs) if sci), ""),
+            "taxon_rank": _rank(names, label),
             "label": label,
             "events": len(evs),
             "verified_events": sum(e.verified for e in evs),
@@ -119,6 +133,21 @@ def species_summary(events: list[Event], efforts: list[Effort], frames: list[Fra
         })
     rows.sort(key=lambda r: (-r["events"], r["species"]))
     return rows
+
+
+def _uncertainty(info) -> float | None:
+    try:
+        value = float((info.extra if info else {}).get("coordinateUncertainty") or "nan")
+    except ValueError:
+        return None
+    return None if value != value else value
+
+
+def _rank(names, label: str) -> str:
+    from wildeye.labels import parse
+
+    taxon = names.taxon(label) if names else None
+    return (taxon.rank if taxon else parse(label).rank) or ""
 
 
 def _window(info, tz, frames: list[Frame]) -> tuple[float | None, float | None, str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from wildeye.labels import common_name
 from wildeye.reports.frames import Frame, Observation, scientific_name
+from wildeye.reports.taxa import is_identified
 
 DEFAULT_GAP_S = 30 * 60
 
@@ -31,6 +32,7 @@ class Event:
     verified_frames: int = 0  # frames a reviewer confirmed
     best: Frame | None = None
     best_observation: Observation | None = None
+    reviewed: Observation | None = None  # the reviewer's latest observation of this species in the event, if any
 
     @property
     def n_frames(self) -> int:
@@ -47,6 +49,16 @@ class Event:
     @property
     def scientific_name(self) -> str:
         return scientific_name(self.label)
+
+    @property
+    def identified(self) -> bool:
+        """Named to a taxon: 'animal' (the kingdom) and unknowns are events, but no species (taxa.is_identified)."""
+        return is_identified(self.label)
+
+    @property
+    def classification(self) -> Observation | None:
+        """Who decided the event's label: the reviewer when one confirmed a frame, else the best machine answer."""
+        return self.reviewed or self.best_observation
 
     @property
     def duration_s(self) -> float:
@@ -84,6 +96,8 @@ def independent_events(frames: list[Frame], gap_s: float = DEFAULT_GAP_S) -> lis
             labels[obs.label] += 1
             current.count = max(current.count, count)
             current.verified_frames += frame.verified
+            if obs.method == "human":
+                current.reviewed = obs
             rank = (confidence, count, obs.det_conf or 0.0)
             if current.best is None or rank > _rank(current):
                 current.best, current.best_observation, current.confidence = frame, obs, confidence

@@ -178,7 +178,7 @@ def _read_frames(journal, models: dict) -> list[Frame]:
     boxes = journal.detections()
     decisions = journal.decisions()
     humans = journal.human_labels()
-    model = (models.get("classifier") or models.get("detector") or {}).get("name")
+    model = classified_by(models)
     for path, frame in frames.items():
         frame.boxes = boxes.get(path, [])
         decision = decisions.get(path)
@@ -195,7 +195,29 @@ def _read_frames(journal, models: dict) -> list[Frame]:
     return list(frames.values())
 
 
-def _machine_observations(boxes: list[Detection], decision: Prediction, model, at) -> list[Observation]:
+def classified_by(models: dict) -> dict[str, str]:
+    """Camtrap DP classifiedBy ("name or identifier of the person or AI algorithm that (most recently) classified
+    the observation") per decision source: 'detector' for what MegaDetector alone decided (blank frames, people,
+    vehicles above its threshold), 'classifier' for the rest. A model's name, with its version when the run recorded
+    one the name does not already hold; 'wildeye <version>' when the journal names no model."""
+    from wildeye import __version__
+
+    def named(info: dict | None) -> str | None:
+        if not info or not info.get("name"):
+            return None
+        name = str(info["name"])
+        version = info.get("version") or info.get("megadetector_version")
+        if version and str(version) != "unknown" and str(version).lower() not in name.lower():
+            name = f"{name} {version}"
+        return name
+
+    detector, classifier = named(models.get("detector")), named(models.get("classifier"))
+    fallback = f"wildeye {__version__}"
+    return {"detector": detector or classifier or fallback, "classifier": classifier or detector or fallback}
+
+
+def _machine_observations(boxes: list[Detection], decision: Prediction, models: dict[str, str], at
+                          ) -> list[Observation]:
     """One observation per box the ensemble counted, with that box's own decision (the journal keeps it per box)."""
     out = []
     for box in boxes:
@@ -206,8 +228,9 @@ def _machine_observations(boxes: list[Detection], decision: Prediction, model, a
         if kind == BLANK:
             continue  # the classifier says the box holds nothing: not counted
         out.append(Observation(d.label, kind, 1, float(d.score), tuple(box.bbox), float(box.conf), box.category,
-                               "machine", model, at))
+                               "machine", _by(models, d.source), at))
     label, score = decision.label, float(decision.score)
+    model = _by(models, decision.source)
     kind = label_kind(label)
     if kind != BLANK and (not out or species_key(label) not in {species_key(o.label) for o in out}):
         # a burst label given to a frame whose boxes did not say it (or that has none)
@@ -215,6 +238,10 @@ def _machine_observations(boxes: list[Detection], decision: Prediction, model, a
     if not out:
         out.append(Observation(label, BLANK, None, score, None, None, None, "machine", model, at))
     return out
+
+
+def _by(models: dict[str, str], source: str | None) -> str:
+    return models["detector"] if source == "detector" else models["classifier"]
 
 
 def _human_observations(human: HumanLabel, machine: list[Observation]) -> list[Observation]:

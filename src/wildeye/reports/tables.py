@@ -48,7 +48,8 @@ def write_csv(path: Path, columns: list[str], rows, *, spreadsheet: bool = True)
     return n
 
 
-def sighting_rows(events: list[Event], deployments: dict) -> list[dict]:
+def sighting_rows(events: list[Event], deployments: dict, names=None) -> list[dict]:
+    """One row per independent event; `names` (taxa.Names) gives plain labels their scientific name."""
     rows = []
     for e in events:
         info = deployments.get(e.deployment_id)
@@ -56,7 +57,7 @@ def sighting_rows(events: list[Event], deployments: dict) -> list[dict]:
         rows.append({
             "event_id": e.event_id, "deployment_id": e.deployment_id,
             "location_name": info.location_name if info else None, "species": e.name,
-            "scientific_name": e.scientific_name, "label": e.label,
+            "scientific_name": names.scientific_name(e.label) if names else e.scientific_name, "label": e.label,
             "start": e.start.when.isoformat() if e.start.when else None,
             "end": e.end.when.isoformat() if e.end.when else None,
             "start_local": e.start.local.isoformat() if e.start.local else None,
@@ -68,14 +69,17 @@ def sighting_rows(events: list[Event], deployments: dict) -> list[dict]:
     return rows
 
 
-EFFORT_COLUMNS = ["deployment_id", "location_name", "latitude", "longitude", "effort_start", "effort_end",
-                  "effort_from", "camera_days", "images", "blank_images", "animal_images", "events", "species",
-                  "rai_all"]
+EFFORT_COLUMNS = ["deployment_id", "location_name", "latitude", "longitude", "coordinate_uncertainty_m",
+                  "effort_start", "effort_end", "effort_from", "camera_days", "images", "blank_images",
+                  "animal_images", "events", "species", "rai_all", "unidentified_events"]
 
 
 def effort_rows(efforts: list[Effort]) -> list[dict]:
+    """events, species and rai_all count identified taxa; events of 'animal' (no taxon) are unidentified_events.
+    Coordinates are as the report may publish them (generalised for sensitive species, see reports.privacy)."""
     return [{"deployment_id": e.deployment_id, "location_name": e.location_name, "latitude": e.latitude,
-             "longitude": e.longitude, "effort_start": e.start.isoformat() if e.start else None,
+             "longitude": e.longitude, "coordinate_uncertainty_m": _whole(e.coordinate_uncertainty),
+             "unidentified_events": e.unidentified_events, "effort_start": e.start.isoformat() if e.start else None,
              "effort_end": e.end.isoformat() if e.end else None, "effort_from": e.effort_from,
              "camera_days": e.camera_days, "images": e.images, "blank_images": e.blank_images,
              "animal_images": e.animal_images, "events": e.total_events, "species": len(e.events),
@@ -98,13 +102,17 @@ def rai_rows(efforts: list[Effort], species: list[dict]) -> list[dict]:
     return rows
 
 
-SPECIES_COLUMNS = ["species", "scientific_name", "label", "events", "verified_events", "images", "max_count",
-                   "individuals", "deployments", "naive_occupancy", "rai", "first_seen", "last_seen"]
+SPECIES_COLUMNS = ["species", "scientific_name", "taxon_rank", "label", "events", "verified_events", "images",
+                   "max_count", "individuals", "deployments", "naive_occupancy", "rai", "first_seen", "last_seen"]
 
 
 def diel_rows(diel: dict[str, list[int]], names: dict[str, str]) -> tuple[list[str], list[list]]:
     columns = ["species"] + [f"h{h:02d}" for h in range(24)]
     return columns, [[names.get(key, key), *hours] for key, hours in diel.items()]
+
+
+def _whole(value):
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _cell(value):
