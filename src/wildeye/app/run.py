@@ -136,7 +136,7 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
             pipeline.process(Path(source), pending, record, on_progress)
             decide(journal, config, models.classifier, models.info)
             outputs = {"megadetector_json": str(write_megadetector_json(journal, out_dir, models.info))}
-            sightings = new_sightings(journal, run_id, config.ensemble.flagship_species)
+            sightings = new_sightings(journal, run_id, config.ensemble.flagship_species, config.privacy)
             for sighting in sightings:
                 log.event("sighting", **vars(sighting))
             hooks = notify(on_sighting, sightings, str(Path(source).resolve())) if on_sighting else []
@@ -145,7 +145,7 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
             if config.after_run.fiftyone:
                 outputs["fiftyone"] = _sync_fiftyone(out_dir, config.after_run.dataset, log)
             if report:
-                outputs.update(_write_report(out_dir, log))
+                outputs.update(_write_report(out_dir, log, config.privacy))
             status = "finished"
         except BaseException as exc:
             log.event("run_failed", error=f"{type(exc).__name__}: {exc}")
@@ -167,10 +167,13 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                       outputs=outputs)
 
 
-def _write_report(out_dir: Path, log) -> dict:
+def _write_report(out_dir: Path, log, privacy=None) -> dict:
     """The sightings report after a run; a report that fails costs the report, not the finished run."""
-    try:
-        build_report(out_dir, run_in_progress=False)  # this run holds the lock and is done
+    from wildeye.reports.metadata import ProjectMetadata
+
+    try:  # this run holds the lock and is done
+        build_report(out_dir, run_in_progress=False,
+                     project=ProjectMetadata(privacy=privacy) if privacy is not None else None)
     except Exception as exc:  # noqa: BLE001  (any report bug: the run's results are safe in the journal)
         logger.warning("report not written: %s: %s (the run's results are in the journal; try `wildeye report %s`)",
                        type(exc).__name__, exc, out_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -30,16 +31,24 @@ STEPS = 9
 
 def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filters: ReportFilters | None = None,
                  *, event_gap_s: float = 1800.0, gallery: bool = True, run_in_progress: bool | None = None,
-                 on_progress: Callable[[int, int], None] | None = None) -> dict:
+                 on_progress: Callable[[int, int], None] | None = None, project=None, copy_media: bool = False,
+                 strict: bool = False) -> dict:
     """Write every report file into report_dir (default OUT_DIR/report); returns the summary.
 
     out_dir is the folder `wildeye run` wrote (journal.sqlite, manifest.json). run_in_progress: None finds out
     from the journal's lock; a run that reports on itself at its end passes False (it holds that lock).
+    project: a reports.metadata.ProjectMetadata (datapackage.json metadata, media URL, privacy); None: defaults,
+    which generalise the sites of snow leopards. Privacy (reports.privacy) is applied to the frames and
+    deployments before any writer runs. copy_media: put the media files in the Camtrap DP package. strict: refuse
+    (ConfigError, nothing written) when the Camtrap DP package would not be ready for GBIF.
     """
     from wildeye.reports import camtrapdp, coco_ct, effort as effort_mod, events as events_mod, frames as frames_mod
     from wildeye.reports import html as html_mod
     from wildeye.reports import mdjson, tables
     from wildeye.reports.filters import apply_filters, known_species_error
+    from wildeye.reports.metadata import ProjectMetadata
+    from wildeye.reports.privacy import apply_privacy
+    from wildeye.reports.taxa import Names
 
     started = time.perf_counter()
     begun = datetime.now().astimezone()  # frames processed from now on are new to the next --since report
@@ -77,33 +86,49 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
             notes.append("--since: no earlier report in this folder, so everything is included")
         filters.last_report = previous
     frames = apply_filters(data.frames, filters)
+    project = project or ProjectMetadata()
+    privacy = apply_privacy(data.frames, frames, data.deployments, project.privacy)
+    root = Path(fs_name(data.source)) if data.source else None
+    if copy_media and root is None:
+        raise ConfigError("--copy-media: the journal does not say which folder the images are in",
+                          "run `wildeye run` on the card again, or leave out --copy-media")
+    if strict:
+        _check_gbif_ready(project, privacy)
+    published = replace(data, deployments=privacy.deployments)  # what every writer sees
+    names = Names.from_frames(data.frames, project.scientific_names)
     tick()
-    events = events_mod.independent_events(frames, event_gap_s)
-    diel = events_mod.diel_activity(events)
+    events = events_mod.independent_events(privacy.frames, event_gap_s)
+    identified = [e for e in events if e.identified]
+    diel = events_mod.diel_activity(identified)
     tick()
-    efforts = effort_mod.deployment_effort(data, frames, events, filters.window, set(filters.deployments) or None)
-    species = effort_mod.species_summary(events, efforts, frames)
+    # effort counts every frame in range (people's too): leaving photos out must not shorten camera-days
+    efforts = effort_mod.deployment_effort(published, frames, events, filters.window,
+                                           set(filters.deployments) or None)
+    species = effort_mod.species_summary(events, efforts, privacy.frames, names)
     tick()
 
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: report_dir / file for name, file in OUTPUTS.items()}
-    sightings = tables.sighting_rows(events, data.deployments)
+    sightings = tables.sighting_rows(events, published.deployments, names)
     effort_rows = tables.effort_rows(efforts)
     tables.write_csv(paths["sightings"], tables.SIGHTINGS_COLUMNS, sightings)
     tables.write_csv(paths["effort"], tables.EFFORT_COLUMNS, effort_rows)
     tables.write_csv(paths["rai"], tables.RAI_COLUMNS, tables.rai_rows(efforts, species))
     tables.write_csv(paths["species"], tables.SPECIES_COLUMNS, species)
-    names = {r["key"]: r["species"] for r in species}
-    diel_columns, diel_rows = tables.diel_rows(diel, names)
+    species_names = {r["key"]: r["species"] for r in species}
+    diel_columns, diel_rows = tables.diel_rows(diel, species_names)
     tables.write_csv(paths["diel"], diel_columns, diel_rows)
     tick()
-    package = camtrapdp.write_package(paths["camtrap_dp"], data, frames, events, efforts,
-                                      title=Path(data.source).name if data.source else None)
+    package = camtrapdp.write_package(paths["camtrap_dp"], published, privacy.frames, events, efforts,
+                                      metadata=project, names=names, private_media=privacy.private_media,
+                                      coordinate_precision=privacy.coordinate_precision,
+                                      copy_media=root if copy_media else None, blur=privacy.blur,
+                                      strip_exif=set(privacy.generalised))
     notes.extend(f"Camtrap DP: {p}" for p in package["problems"])
     tick()
-    _write_json(paths["megadetector"], mdjson.reviewed_output(frames, data.models))
+    _write_json(paths["megadetector"], mdjson.reviewed_output(privacy.frames, data.models))
     tick()
-    _write_json(paths["coco_ct"], coco_ct.coco_camera_traps(frames, data.deployments))
+    _write_json(paths["coco_ct"], coco_ct.coco_camera_traps(privacy.frames, published.deployments))
     tick()
 
     processed = [f for f in frames if f.status == "done"]
@@ -111,6 +136,11 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     if run_in_progress is None:
         run_in_progress = journal_locked(out_dir)
     notes.extend(_incomplete_notes(pending, run_in_progress))
+    notes.extend(privacy.notes())
+    unidentified = len(events) - len(identified)
+    if unidentified:
+        notes.append(f"{unidentified} event{'s' if unidentified != 1 else ''} of animals not identified to any taxon "
+                     "('animal'): in sightings.csv and Camtrap DP, not counted as a species or in RAI")
     locals_ = [f.local for f in frames if f.local is not None]
     summary = {
         "title": Path(data.source).name if data.source else out_dir.name,
@@ -123,6 +153,7 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         "blank_frames": sum({o.kind for o in f.observations} == {frames_mod.BLANK} for f in processed),
         "animal_frames": sum(any(o.kind == frames_mod.ANIMAL for o in f.observations) for f in processed),
         "events": len(events),
+        "unidentified_events": unidentified,
         "verified_events": sum(e.verified for e in events),
         "species": len(species),
         "deployments": len(efforts),
@@ -131,12 +162,15 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         "species_events": {r["species"]: r["events"] for r in species},
         "filters": filters.describe(),
         "filters_text": _filters_text(filters),
+        "privacy": privacy.describe(),
+        "camtrap_dp": {"taxa": package["taxa"], "gbif_gaps": package["gbif_gaps"],
+                       "copied_media": package["copied_media"]},
         "notes": notes,
     }
     report = {"summary": summary, "species": species, "effort": effort_rows, "sightings": sightings,
-              "diel": diel, "names": names, "event_days": html_mod.event_days(events)}
-    root = Path(fs_name(data.source)) if data.source else None
-    best = _gallery(events, names) if gallery else []
+              "diel": diel, "names": species_names, "event_days": html_mod.event_days(events),
+              "generalised": list(privacy.generalised)}
+    best = _gallery(identified, species_names, privacy.blur) if gallery else []
     write_bytes_atomic(paths["html"], html_mod.render(report, root, best).encode("utf-8"))
     tick()
     _write_state(state_path, begun)
@@ -173,8 +207,24 @@ def _write_json(path: Path, document: dict) -> None:
         write_bytes_atomic(path, json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
-def _gallery(events, names: dict[str, str]) -> list[dict]:
-    """The best frame of each species: most confident, then most individuals, verified first on ties."""
+def _check_gbif_ready(project, privacy) -> None:
+    """--strict: one ConfigError naming every gap, before anything is written."""
+    gaps = list(project.gbif_gaps())
+    used = sorted({f.deployment_id for f in privacy.frames})
+    nowhere = [d for d in used if d not in privacy.deployments or privacy.deployments[d].latitude is None
+               or privacy.deployments[d].longitude is None]
+    if nowhere:
+        gaps.append("coordinates for deployment" + ("s " if len(nowhere) > 1 else " ") + ", ".join(nowhere[:5])
+                    + (" …" if len(nowhere) > 5 else ""))
+    if gaps:
+        raise ConfigError("Camtrap DP not ready for GBIF: missing " + "; ".join(gaps),
+                          "add them to the project YAML (see configs/project.yaml) or a deployments.csv, or drop "
+                          "--strict")
+
+
+def _gallery(events, names: dict[str, str], blur: dict | None = None) -> list[dict]:
+    """The best frame of each species: most confident, then most individuals, verified first on ties. People in a
+    frame kept for its animals (--exclude-humans) are blurred."""
     best: dict[str, object] = {}
     for e in events:
         current = best.get(e.species)
@@ -186,7 +236,8 @@ def _gallery(events, names: dict[str, str]) -> list[dict]:
         boxes = [o.bbox for o in e.best.observations if o.key == key and o.bbox is not None]
         items.append({"species": names.get(key, e.name), "path": e.best.path, "deployment_id": e.deployment_id,
                       "time": e.best.local.strftime("%Y-%m-%d %H:%M") if e.best.local else "",
-                      "confidence": e.confidence, "verified": e.best.verified, "boxes": boxes})
+                      "confidence": e.confidence, "verified": e.best.verified, "boxes": boxes,
+                      "blur": (blur or {}).get(e.best.path, [])})
     return items
 
 

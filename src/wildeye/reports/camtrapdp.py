@@ -9,6 +9,21 @@ event-level observation per independent event (sighting); media-level rows of a 
 Times need an offset in Camtrap DP: a deployment whose time zone is unknown is written as UTC with
 `timestampIssues` true.
 
+What GBIF reads, field by field (Camtrap DP 1.0.2 observations table):
+- observationType: animal | human | vehicle | blank | unknown | unclassified; "unknown" is a classification
+  nobody can name (wildeye's 'unknown', SpeciesNet's 'no cv result'), "unclassified" a frame not classified yet.
+- scientificName: "scientific name of the observed individual(s)", the latin name only (reports.taxa): empty for
+  'animal' (kingdom only) and for labels whose latin name is unknown; never a common name.
+- classificationMethod / classifiedBy / classificationTimestamp / classificationProbability: the reviewer when a
+  reviewer labelled it (probability 1), else the model that decided (frames.classified_by); event rows too.
+- package.taxonomic: one entry per scientificName with taxonID (the SpeciesNet / Wildlife Insights taxon UUID),
+  taxonRank, kingdom Animalia, class..genus and vernacularNames {"eng": common name}.
+- media.filePath: "URL or relative path to the media file, respectively for externally hosted files or files that
+  are part of the package"; its pattern forbids a leading `.`, `/` or `~` and any `..`, so a path cannot climb
+  out of the package to the card. Hence three ways: `media_base_url` (URL + URL-quoted path, filePublic true),
+  `copy_media` (the files copied into the package's media/ folder, filePath `media/<path>`), or, by default, the
+  path relative to the card, with a note saying so.
+
 The package's CSVs are written exactly, without the spreadsheet formula guard the report's own tables get
 (`tables.spreadsheet_safe`): they are data that GBIF, camtraptor and `wildeye train` read, where a `'` before
 an ID or a file path ("-cam2/IMG_0001.JPG", "@ridge") would change the value and break joins with other data.
@@ -21,15 +36,21 @@ import csv
 import hashlib
 import json
 import mimetypes
+import os
+import shutil
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 from wildeye import __version__
 from wildeye.atomic import write_json_atomic
-from wildeye.labels import common_name
-from wildeye.reports.frames import ANIMAL, BLANK, UNCLASSIFIED, Frame, scientific_name, taxon_rank
+from wildeye.labels import ANIMAL as KINGDOM
+from wildeye.labels import parse
+from wildeye.names import fs_name, media_path
+from wildeye.reports.frames import ANIMAL, BLANK, UNCLASSIFIED, Frame
 from wildeye.reports.tables import write_csv
+from wildeye.reports.taxa import Names, coverage
 
 VERSION = "1.0.2"
 BASE_URL = f"https://raw.githubusercontent.com/tdwg/camtrap-dp/{VERSION}/"
@@ -37,6 +58,7 @@ PROFILE_URL = BASE_URL + "camtrap-dp-profile.json"
 SCHEMA_DIR = Path(__file__).with_name("camtrapdp_schema")
 TABLES = ("deployments", "media", "observations")
 LABEL_TAG = "wildeyeLabel:"  # observationTags entry keeping the exact classifier label (scientificName is lossy)
+MEDIA_FOLDER = "media"  # inside the package, with copy_media
 
 
 def table_columns(table: str) -> list[str]:
@@ -48,8 +70,31 @@ def media_id(path: str) -> str:
     return hashlib.sha1(path.encode("utf-8")).hexdigest()[:16]
 
 
-def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, title: str | None = None) -> dict:
-    """Write the four files into `folder`; returns counts and the problems that keep the package from validating."""
+def file_path(path: str, base_url: str | None = None, copied: bool = False) -> str:
+    """media.filePath for a frame recorded as `path` (relative to the card); see the module docstring."""
+    if base_url:
+        return f"{base_url.rstrip('/')}/{quote(os.fsencode(fs_name(path)), safe='/')}"
+    if copied:
+        return f"{MEDIA_FOLDER}/{path}"
+    return path.lstrip("./~")
+
+
+def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, metadata=None,
+                  names: Names | None = None, private_media: set[str] | frozenset = frozenset(),
+                  coordinate_precision: float | None = None, copy_media: Path | None = None,
+                  blur: dict | None = None, strip_exif: set[str] | frozenset = frozenset()) -> dict:
+    """Write the four files into `folder`; returns counts and the problems that keep the package from validating
+    or from going to GBIF as it is.
+
+    metadata: a reports.metadata.ProjectMetadata (title, contributors, licences ...); names: label -> taxon;
+    private_media: frames never marked public (they show people); coordinate_precision: set when coordinates were
+    rounded; copy_media: the card folder to copy the media from into `folder`/media (blur: person boxes to blur per
+    frame; strip_exif: deployments whose copied JPEGs lose their EXIF, GPS included).
+    """
+    from wildeye.reports.metadata import ProjectMetadata
+
+    meta = metadata or ProjectMetadata()
+    names = names or Names.from_frames(frames, meta.scientific_names)
     folder.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     unzoned = {dep for dep, tz in data.timezones.items() if tz is None}
@@ -81,17 +126,21 @@ def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, t
     write_csv(folder / "deployments.csv", dep_columns, dep_rows, spreadsheet=False)
 
     # media and observations
+    base_url = meta.media_base_url
     media_rows, obs_rows, undated = [], [], 0
-    taxa: dict[str, str] = {}
+    taxa, nameless = [], {}
+    exported: list[Frame] = []
     for frame in frames:
         if frame.when is None:
             undated += 1
             continue
+        exported.append(frame)
         mid = media_id(frame.path)
         stamp = _stamp(frame.when)
         media_rows.append({
             "mediaID": mid, "deploymentID": frame.deployment_id, "captureMethod": "activityDetection",
-            "timestamp": stamp, "filePath": frame.path.lstrip("./~"), "filePublic": False,
+            "timestamp": stamp, "filePath": file_path(frame.path, base_url, copy_media is not None),
+            "filePublic": bool(base_url) and frame.path not in private_media,
             "fileName": frame.path.rsplit("/", 1)[-1],
             "fileMediatype": mimetypes.guess_type(frame.path)[0] or "image/jpeg",
             "favorite": True if frame.path in favourites else None,
@@ -99,9 +148,13 @@ def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, t
         for i, obs in enumerate(frame.observations):
             sci = ""
             if obs.kind == ANIMAL:
-                sci = scientific_name(obs.label) or (common_name(obs.label) if obs.label.lower() != "animal" else "")
-                if sci:
-                    taxa.setdefault(sci, obs.label)
+                taxon = names.taxon(obs.label)
+                if taxon is not None:
+                    sci = taxon.scientific_name
+                    taxa.append(taxon)
+                elif parse(obs.label).kind != KINGDOM:
+                    nameless[obs.label] = nameless.get(obs.label, 0) + 1
+            classified = obs.kind != UNCLASSIFIED
             bbox = obs.bbox or (None,) * 4
             obs_rows.append({
                 "observationID": f"{mid}_{i + 1}", "deploymentID": frame.deployment_id, "mediaID": mid,
@@ -111,42 +164,105 @@ def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, t
                 "count": obs.count if obs.kind not in (BLANK, UNCLASSIFIED) and obs.count else None,
                 "bboxX": _coord(bbox[0]), "bboxY": _coord(bbox[1]),
                 "bboxWidth": _coord(bbox[2]), "bboxHeight": _coord(bbox[3]),
-                "classificationMethod": obs.method if obs.kind != UNCLASSIFIED else None,
-                "classifiedBy": obs.by if obs.kind != UNCLASSIFIED else None,
-                "classificationTimestamp": _any_stamp(obs.at) if obs.kind != UNCLASSIFIED else None,
+                "classificationMethod": obs.method if classified else None,
+                "classifiedBy": obs.by if classified else None,
+                "classificationTimestamp": _any_stamp(obs.at) if classified else None,
                 "classificationProbability": round(obs.probability, 4) if obs.probability is not None
-                and obs.kind != UNCLASSIFIED else None,
+                and classified else None,
                 "observationTags": LABEL_TAG + obs.label})
     for e in events:
-        sci = scientific_name(e.label) or common_name(e.label)
+        taxon = names.taxon(e.label)
+        if taxon is not None:
+            taxa.append(taxon)
+        decided = e.classification
+        probability = decided.probability if decided and decided.probability is not None else e.confidence
         obs_rows.append({
             "observationID": e.event_id, "deploymentID": e.deployment_id, "eventID": e.event_id,
             "eventStart": _stamp(e.start.when), "eventEnd": _stamp(e.end.when), "observationLevel": "event",
-            "observationType": ANIMAL, "scientificName": sci, "count": e.count,
-            "classificationMethod": "human" if e.verified else "machine",
-            "classificationProbability": round(e.confidence, 4),
+            "observationType": ANIMAL, "scientificName": taxon.scientific_name if taxon else None, "count": e.count,
+            "classificationMethod": decided.method if decided else ("human" if e.verified else "machine"),
+            "classifiedBy": decided.by if decided else None,
+            "classificationTimestamp": _any_stamp(decided.at) if decided else None,
+            "classificationProbability": round(probability, 4),
             "observationTags": LABEL_TAG + e.label,
             "observationComments": f"independent event: {e.n_frames} frames; best frame {e.best.path}"})
     media_columns, obs_columns = table_columns("media"), table_columns("observations")
     write_csv(folder / "media.csv", media_columns, media_rows, spreadsheet=False)
     write_csv(folder / "observations.csv", obs_columns, obs_rows, spreadsheet=False)
 
-    descriptor = _descriptor(data, dep_rows, media_rows, taxa, title, frames)
+    copied = None
+    if copy_media is not None:
+        copied = _copy_media(copy_media, folder / MEDIA_FOLDER, exported, blur or {}, strip_exif)
+        if copied["missing"]:
+            problems.append(f"{copied['missing']} media files not found under {copy_media}, so not copied")
+
+    levels = sorted({r["observationLevel"] for r in obs_rows}) or ["media"]
+    descriptor = _descriptor(data, meta, dep_rows, media_rows, coverage(taxa), frames, levels, coordinate_precision)
     if "spatial" not in descriptor:
         problems.append("no deployment has coordinates, so the package has no 'spatial' extent")
     write_json_atomic(folder / "datapackage.json", descriptor)
     if undated:
         problems.append(f"{undated} media without a capture time left out (Camtrap DP requires one)")
+    if nameless:
+        listed = ", ".join(f"{parse(label).name!r} ({n})" for label, n in sorted(nameless.items())[:10])
+        more = f" and {len(nameless) - 10} more" if len(nameless) > 10 else ""
+        problems.append(f"no scientific name for {listed}{more}: scientificName left empty; add them under "
+                        "scientific_names in the project YAML")
+    gaps = meta.gbif_gaps()
+    if gaps:
+        problems.append("not ready for GBIF, add " + "; ".join(gaps) + " (project YAML or flags, see "
+                        "configs/project.yaml)")
+    if not base_url and copy_media is None:
+        problems.append("media filePath is relative to the card, not the package: pass --media-base-url URL "
+                        "where the images are published, or --copy-media to put them in the package")
     return {"deployments": len(dep_rows), "media": len(media_rows), "observations": len(obs_rows),
-            "problems": problems}
+            "taxa": len(descriptor["taxonomic"]), "gbif_gaps": gaps, "copied_media": copied, "problems": problems}
 
 
-def _descriptor(data, dep_rows, media_rows, taxa: dict[str, str], title, frames) -> dict:
+def _copy_media(root: Path, dest: Path, frames: list[Frame], blur: dict, strip_exif) -> dict:
+    """Copy (hard-link where the file system allows) each exported frame into the package; frames with people to
+    blur are re-encoded blurred, and JPEGs of `strip_exif` deployments lose their EXIF (GPS) segments losslessly."""
+    from wildeye.atomic import write_bytes_atomic
+    from wildeye.reports.privacy import blurred_jpeg, without_exif
+
+    counts = {"copied": 0, "blurred": 0, "stripped": 0, "missing": 0}
+    for frame in frames:
+        src = media_path(root, frame.path)
+        target = dest / frame.path
+        if not src.is_file():
+            counts["missing"] += 1
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if frame.path in blur:
+            write_bytes_atomic(target, blurred_jpeg(src, blur[frame.path]))
+            counts["blurred"] += 1
+        elif frame.deployment_id in strip_exif and src.suffix.lower() in (".jpg", ".jpeg"):
+            write_bytes_atomic(target, without_exif(src.read_bytes()))
+            counts["stripped"] += 1
+        else:
+            if target.exists():
+                target.unlink()
+            try:
+                os.link(src, target)
+            except OSError:
+                shutil.copy2(src, target)
+        counts["copied"] += 1
+    return counts
+
+
+def _descriptor(data, meta, dep_rows, media_rows, taxonomic: list[dict], frames, levels: list[str],
+                coordinate_precision: float | None) -> dict:
+    """datapackage.json (Camtrap DP 1.0.2 profile): the project's metadata, coverage computed from the tables."""
     source = data.source or "camera-trap dump"
     name = Path(source).name or "wildeye"
-    reviewers = sorted({o.by for f in frames for o in f.observations if o.method == "human" and o.by})
-    contributors = [{"title": r, "role": "contributor"} for r in reviewers] or [
-        {"title": "wildeye", "role": "contributor"}]
+    title = meta.title or f"Camera-trap sightings from {name}"
+    contributors = [c.descriptor() for c in meta.contributors]
+    named = {c["title"] for c in contributors}
+    reviewers = sorted({o.by for f in frames for o in f.observations if o.method == "human" and o.by} - named)
+    contributors += [{"title": r, "role": "contributor"} for r in reviewers]
+    if not contributors:
+        contributors = [{"title": "wildeye", "role": "contributor"}]
+    project = meta.project
     descriptor: dict = {
         "resources": [{"name": t, "path": f"{t}.csv", "profile": "tabular-data-resource", "format": "csv",
                        "mediatype": "text/csv", "encoding": "utf-8", "schema": f"{BASE_URL}{t}-table-schema.json"}
@@ -155,14 +271,26 @@ def _descriptor(data, dep_rows, media_rows, taxa: dict[str, str], title, frames)
         "name": "".join(c if c.isalnum() or c in "-_." else "-" for c in f"wildeye-{name}".lower()),
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"wildeye:{source}")),
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "title": title or f"Camera-trap sightings from {name}",
-        "contributors": contributors,
-        "sources": [{"title": "wildeye", "version": __version__}],
-        "project": {"title": title or name, "samplingDesign": "opportunistic",
-                    "captureMethod": ["activityDetection"], "individualAnimals": False,
-                    "observationLevel": ["media", "event"]},
-        "taxonomic": [_taxon(sci, label) for sci, label in sorted(taxa.items())],
+        "title": title,
     }
+    if meta.description:
+        descriptor["description"] = meta.description
+    if meta.keywords:
+        descriptor["keywords"] = list(meta.keywords)
+    descriptor["contributors"] = contributors
+    if meta.licenses.data is not None and meta.licenses.media is not None:  # Camtrap DP: both, or none
+        descriptor["licenses"] = [meta.licenses.data.descriptor("data"), meta.licenses.media.descriptor("media")]
+    if meta.bibliographic_citation:
+        descriptor["bibliographicCitation"] = meta.bibliographic_citation
+    descriptor["sources"] = [{"title": "wildeye", "version": __version__}]
+    descriptor["project"] = {k: v for k, v in {
+        "id": project.id, "title": project.title or title, "acronym": project.acronym,
+        "description": project.description, "path": project.path, "samplingDesign": project.sampling_design,
+        "captureMethod": list(project.capture_method), "individualAnimals": project.individual_animals,
+        "observationLevel": levels}.items() if v is not None}
+    precisions = [p for p in (meta.coordinate_precision, coordinate_precision) if p]
+    if precisions:
+        descriptor["coordinatePrecision"] = max(precisions)  # the least precise one
     points = [(r["longitude"], r["latitude"]) for r in dep_rows
               if r.get("latitude") is not None and r.get("longitude") is not None]
     if points:
@@ -173,21 +301,15 @@ def _descriptor(data, dep_rows, media_rows, taxa: dict[str, str], title, frames)
             w, e, s, n = min(lons), max(lons), min(lats), max(lats)
             descriptor["spatial"] = {"type": "Polygon",
                                      "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+    starts = [r["deploymentStart"][:10] for r in dep_rows if r.get("deploymentStart")]
+    ends = [r["deploymentEnd"][:10] for r in dep_rows if r.get("deploymentEnd")]
     days = sorted(r["timestamp"][:10] for r in media_rows)
-    if days:
+    if starts and ends:  # Camtrap DP temporal: start of the first deployment, end of the last
+        descriptor["temporal"] = {"start": min(starts), "end": max(ends)}
+    elif days:
         descriptor["temporal"] = {"start": days[0], "end": days[-1]}
+    descriptor["taxonomic"] = taxonomic
     return descriptor
-
-
-def _taxon(sci: str, label: str) -> dict:
-    out: dict = {"scientificName": sci}
-    rank = taxon_rank(label)
-    if rank:
-        out["taxonRank"] = rank
-    name = common_name(label)
-    if name and name != sci:
-        out["vernacularNames"] = {"eng": name}
-    return out
 
 
 def _stamp(when: datetime | None) -> str | None:

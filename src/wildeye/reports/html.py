@@ -36,7 +36,7 @@ def render(report: dict, frames_root: Path | None, gallery: list[dict]) -> str:
                  ("Activity by hour (local time)", _diel_plot(report["diel"], report["names"])),
                  ("Events over time", _time_plot(report["event_days"])),
                  ("Effort per deployment", _effort_plot(report["effort"]))]
-        map_png = _map_plot(report["effort"])
+        map_png = _map_plot(report["effort"], set(report.get("generalised") or ()))
     if map_png:
         plots.append(("Deployments", map_png))
     sightings = report["sightings"]
@@ -171,17 +171,25 @@ def _effort_plot(effort: list[dict]) -> str:
     return _png(fig)
 
 
-def _map_plot(effort: list[dict]) -> str | None:
+def _map_plot(effort: list[dict], generalised: set[str] = frozenset()) -> str | None:
+    """Deployments as published: a generalised site (sensitive species, reports.privacy) is drawn at its rounded
+    position as an open square, labelled with its uncertainty."""
     points = [r for r in effort if r["latitude"] is not None and r["longitude"] is not None]
     if not points:
         return None
     fig, ax = _figure()
-    sizes = [30 + 20 * r["events"] for r in points]
-    ax.scatter([r["longitude"] for r in points], [r["latitude"] for r in points], s=sizes, color=PALETTE[0],
-               alpha=0.7, edgecolors="black")
+    for rounded in (False, True):
+        group = [r for r in points if (r["deployment_id"] in generalised) == rounded]
+        if group:
+            ax.scatter([r["longitude"] for r in group], [r["latitude"] for r in group],
+                       s=[30 + 20 * r["events"] for r in group], marker="s" if rounded else "o",
+                       facecolors="none" if rounded else PALETTE[0], edgecolors=PALETTE[1] if rounded else "black",
+                       alpha=0.8)
     for r in points:
-        ax.annotate(r["deployment_id"], (r["longitude"], r["latitude"]), fontsize=7, xytext=(4, 4),
-                    textcoords="offset points")
+        label = r["deployment_id"]
+        if r["deployment_id"] in generalised and r.get("coordinate_uncertainty_m"):
+            label += f" (±{float(r['coordinate_uncertainty_m']) / 1000:.0f} km)"
+        ax.annotate(label, (r["longitude"], r["latitude"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.margins(0.2)
@@ -203,6 +211,10 @@ def _thumbnail(root: Path | None, item: dict) -> str | None:
             im.draft("RGB", (THUMB[0] * 2, THUMB[1] * 2))
             im = ImageOps.exif_transpose(im).convert("RGB")
             im.thumbnail(THUMB)
+            if item.get("blur"):  # people in a frame kept for its animals (--exclude-humans)
+                from wildeye.reports.privacy import blur_boxes
+
+                blur_boxes(im, item["blur"])
             draw = ImageDraw.Draw(im)
             width = max(2, im.width // 160)
             for x, y, w, h in item["boxes"]:
