@@ -128,6 +128,9 @@ def import_file(source: Path, file: Path, out_dir: Path, *, fmt: str = "auto", a
             matched_results += [(path, _as_result(lab)) for path, lab in matched_labels]
             matched_labels = []
 
+        if not matched_results and not matched_labels and not unmatched and skipped:
+            raise ConfigError(f"nothing in {file.name} can be imported: " + ", ".join(
+                f"{n} {why}" for why, n in skipped.items()), "import a file with results or labels for images")
         if not matched_results and not matched_labels:
             examples = ", ".join(repr(m.foreign) for m in unmatched[:3])
             raise ConfigError(f"none of the {len(results) + len(labels)} images in {file.name} match a scanned "
