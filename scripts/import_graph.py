@@ -19,7 +19,7 @@ from pathlib import Path
 # Bottom first. A unit may import units of its own layer or below, never above.
 LAYERS = (
     ("__init__", "errors", "labels", "records", "names", "atomic", "config"),  # vocabulary
-    ("store", "ingest", "models"),  # the journal, the card, the model files
+    ("store", "ingest", "models", "interop"),  # the journal, the card, the model files, other tools' files
     ("inference",),  # pure compute: decode, detector, classifier, ensemble
     ("app", "reports", "review", "train"),  # use cases: run, report build, review sync/pull, train
     ("cli", "commands", "ui", "__main__"),  # the command line

@@ -485,6 +485,116 @@ class Journal:
 
     # == end of the l-reports section ===========================================================================
 
+    # == imports from other tools (`wildeye import`, app.importer) ==============================================
+    # An imported results file is one run (its config's "import.key" names the file); importing the file again
+    # replaces that run, its boxes and decisions, in one transaction. Imported human labels carry origin
+    # "import:<format>:<file>": importing again replaces them, and they never overwrite a reviewer's label.
+
+    IMPORT_ORIGIN = "import:"
+
+    @dataclass
+    class ImportTarget:
+        """A media row as an import needs it: what it is and whether it can take results."""
+
+        path: str
+        kind: str | None
+        status: str
+        run_id: int | None
+        width: int | None
+        height: int | None
+
+    def import_targets(self) -> list["Journal.ImportTarget"]:
+        return [Journal.ImportTarget(*r) for r in self.conn.execute(
+            "SELECT path, kind, status, run_id, width, height FROM media ORDER BY path")]
+
+    def import_runs(self, key: str) -> list[int]:
+        """Runs that imported the file `key` (see replace_imported_results)."""
+        found = []
+        for run_id, config in self.conn.execute("SELECT run_id, config FROM runs"):
+            try:
+                if (json.loads(config or "null") or {}).get("import", {}).get("key") == key:
+                    found.append(int(run_id))
+            except (ValueError, AttributeError):
+                continue
+        return found
+
+    def replace_imported_results(self, key: str, config: dict, models: dict,
+                                 done: dict[str, tuple[list[Detection], Prediction]], failed: dict[str, str],
+                                 stats: dict, fingerprint: dict) -> tuple[int | None, int]:
+        """Record an imported results file as one finished run, all or nothing: the runs that imported `key`
+        before are removed with what they wrote (their media go back to pending, then get this file's results).
+        done: per path, its boxes (each with its decision, or None) and the image decision. With nothing done or
+        failed, only the earlier runs go (run_id None). Returns (run_id, runs replaced)."""
+        config = {**config, "import": {**(config.get("import") or {}), "key": key}}
+        now = _now()
+        with self.transaction():
+            old = self.import_runs(key)
+            if old:
+                marks = ",".join("?" * len(old))
+                stale = [r[0] for r in self.conn.execute(f"SELECT path FROM media WHERE run_id IN ({marks})", old)]
+                self.conn.executemany("DELETE FROM detections WHERE path=?", [(p,) for p in stale])
+                self.conn.executemany("DELETE FROM decisions WHERE path=?", [(p,) for p in stale])
+                self.conn.execute(f"UPDATE media SET status='pending', failure=NULL, run_id=NULL, processed_at=NULL"
+                                  f" WHERE run_id IN ({marks})", old)
+                self.conn.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", old)
+            if not done and not failed:
+                return None, len(old)
+            run_id = int(self.conn.execute(
+                "INSERT INTO runs(started, finished, status, wildeye_version, host, pid, config, models, stats)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (now, now, "finished", __version__, socket.gethostname(), os.getpid(), json.dumps(config),
+                 json.dumps(models), json.dumps(stats))).lastrowid)
+            paths = [(p,) for p in list(done) + list(failed)]
+            self.conn.executemany("DELETE FROM detections WHERE path=?", paths)
+            self.conn.executemany("DELETE FROM decisions WHERE path=?", paths)
+            box_rows, image_rows = [], []
+            for path, (dets, image) in done.items():
+                for i, d in enumerate(dets):
+                    b = d.decision
+                    sn = b.speciesnet if b else None
+                    box_rows.append((path, i, d.category, d.conf, *d.bbox,
+                                     json.dumps(d.classifications) if d.classifications else None,
+                                     b.label if b else None, b.score if b else None, b.source if b else None,
+                                     b.rank if b else None, int(b.counted) if b else None,
+                                     int(b.needs_review) if b else None,
+                                     json.dumps(b.review_reasons) if b else None,
+                                     sn.label if sn else None, sn.score if sn else None, sn.source if sn else None))
+                image_rows.append((path, image.label, image.score, image.source, int(image.needs_review),
+                                   json.dumps(image.review_reasons)))
+            self.conn.executemany(
+                "INSERT INTO detections(path, idx, category, conf, x, y, w, h, classifications, label, score, source,"
+                " rank, counted, needs_review, review_reasons, sn_label, sn_score, sn_source)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", box_rows)
+            self.conn.executemany(
+                "INSERT INTO decisions(path, label, score, source, needs_review, review_reasons) VALUES (?,?,?,?,?,?)",
+                image_rows)
+            self.conn.executemany("UPDATE media SET status='done', failure=NULL, run_id=?, processed_at=? WHERE path=?",
+                                  [(run_id, now, p) for p in done])
+            self.conn.executemany("UPDATE media SET status='failed', failure=?, run_id=?, processed_at=? WHERE path=?",
+                                  [(reason, run_id, now, p) for p, reason in failed.items()])
+            self.set_meta("fingerprint", fingerprint)
+        return run_id, len(old)
+
+    def replace_imported_labels(self, origin: str, labels: Iterable[HumanLabel]) -> dict[str, int]:
+        """Human labels from an imported file (all with `origin`), all or nothing: that file's earlier labels
+        are dropped first; a frame that holds a label from anywhere but an import (a reviewer's, in the App)
+        keeps it. Returns written, replaced (the file's earlier labels) and kept (reviewers' labels kept)."""
+        labels = list(labels)
+        with self.transaction():
+            replaced = self.conn.execute("DELETE FROM human_labels WHERE origin=?", (origin,)).rowcount
+            existing = dict(self.conn.execute("SELECT path, origin FROM human_labels"))
+            kept = [h for h in labels if h.path in existing
+                    and not (existing[h.path] or "").startswith(Journal.IMPORT_ORIGIN)]
+            kept_paths = {h.path for h in kept}
+            rows = [(h.path, h.label, h.count, json.dumps(h.boxes) if h.boxes is not None else None, int(h.verified),
+                     h.reviewer, h.reviewed_at, origin) for h in labels if h.path not in kept_paths]
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO human_labels(path, label, count, boxes, verified, reviewer, reviewed_at,"
+                " origin) VALUES (?,?,?,?,?,?,?,?)", rows)
+        return {"written": len(rows), "replaced": replaced, "kept": len(kept)}
+
+    # == end of the imports section ==============================================================================
+
 
 class _Transaction:
     def __init__(self, conn: sqlite3.Connection):
