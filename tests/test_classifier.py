@@ -364,7 +364,7 @@ def test_package_round_trip_gives_identical_outputs(timm_model, tmp_path, frame)
                               training_data_hash="sha256:abc")
     info = json.loads((folder / "model.json").read_text())
     assert info["architecture"] == "mobilenetv3_small_050" and info["labels"] == labels
-    assert info["input_size"] == 64 and info["format_version"] == 1 and "wildeye_version" in info
+    assert info["input_size"] == 64 and info["format_version"] == 2 and "wildeye_version" in info
     assert info["interpolation"] == "bicubic"  # from the timm model's own pretrained_cfg
     assert (folder / "weights.safetensors").is_file()
 
@@ -395,6 +395,8 @@ def test_package_round_trip_gives_identical_outputs(timm_model, tmp_path, frame)
     ({"thresholds": {"yeti": 0.5}}, "'yeti', which is not one of the labels"),
     ({"input_size": 2}, "key 'input_size'"),
     ({"format_version": 9}, "written by a newer wildeye"),
+    ({"taxonomy": {"yeti": ";mammalia;;;;;yeti"}}, "taxonomy names 'yeti', which is not one of the labels"),
+    ({"taxonomy": {"a": "Panthera uncia"}}, "not a 'uuid;class;order;family;genus;species;common name' string"),
     ({"architecture": "no_such_net_v9"}, "key 'architecture': timm cannot build"),
     ({"labels": ["a", "b", "c", "d"]}, "does not fit mobilenetv3_small_050 with 4 labels"),
 ])
@@ -410,6 +412,29 @@ def test_bad_model_json_is_refused_in_one_line(timm_model, tmp_path, change, key
     assert key in message and "\n" not in message
     if "weights" not in message:
         assert str(folder / "model.json") in message
+
+
+LEOPARD_TAXON = "ef9e2cd9-d5f7-4d13-82ca-3a4bd9b0c8d4;mammalia;carnivora;felidae;panthera;uncia;snow leopard"
+
+
+def test_package_format_2_keeps_a_taxonomy_per_label_and_format_1_still_loads(timm_model, tmp_path):
+    labels = ["Snow leopard", "blue sheep", "other"]
+    folder = pkg.save_package(tmp_path / "pkg", timm_model, labels, input_size=64,
+                              taxonomy={"Snow leopard": LEOPARD_TAXON,
+                                        "blue sheep": ";mammalia;cetartiodactyla;bovidae;pseudois;nayaur;blue sheep"})
+    info = json.loads((folder / "model.json").read_text())
+    assert info["format_version"] == 2 and info["taxonomy"]["Snow leopard"] == LEOPARD_TAXON
+    read = pkg.read_info(folder)
+    assert read.scientific_name("Snow leopard") == "Panthera uncia" and read.rank("Snow leopard") == "species"
+    assert read.scientific_name("blue sheep") == "Pseudois nayaur"
+    assert read.taxon("other") is None and read.scientific_name("other") is None and read.rank("other") is None
+    clf = load_classifier(folder, device="cpu")
+    assert clf.taxonomy == info["taxonomy"]  # what `wildeye run` records for the reports
+
+    # a package written before format 2 (no taxonomy key, format_version 1) loads as before, with no taxonomy
+    old = {k: v for k, v in info.items() if k != "taxonomy"} | {"format_version": 1}
+    (folder / "model.json").write_text(json.dumps(old))
+    assert pkg.read_info(folder).taxonomy == {} and load_classifier(folder, device="cpu").taxonomy == {}
 
 
 # --- imports -------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from wildeye.labels import SN_ANIMAL, SN_BLANK, SN_HUMAN, SN_UNKNOWN, SN_VEHICLE
 
 SNOW_LEOPARD = "ae0e0d8e-0000-0000-0000-000000000001;mammalia;carnivora;felidae;panthera;uncia;snow leopard"
 FELIDAE = "df8514b0-10a5-411f-8ed6-0f415e8153a3;mammalia;carnivora;felidae;;;cat family"
+LION = "ddf59264-185a-4d35-b647-2785792bdf54;mammalia;carnivora;felidae;panthera;leo;lion"
 NO_COMMON = "x;mammalia;carnivora;felidae;panthera;uncia;"
 
 
@@ -65,3 +66,22 @@ def test_a_flagship_given_as_a_family_alerts(tmp_path):
         (sighting,) = new_sightings(journal, run, ["felidae"])
         assert sighting.flagship and sighting.name == "snow leopard"
         assert not new_sightings(journal, run, ["canidae"])[0].flagship
+
+
+def test_taxonomy_strings_from_parts_and_latin_names():
+    built = labels.taxonomy_string(taxa=("Mammalia", "carnivora", "felidae", "panthera", "uncia"), common="Snow leopard")
+    assert built == ";mammalia;carnivora;felidae;panthera;uncia;Snow leopard" and labels.is_taxonomy_string(built)
+    assert parse(built).scientific_name == "Panthera uncia" and parse(built).rank == "species"
+    assert labels.taxa_of_scientific_name("Panthera uncia") == ("", "", "", "panthera", "uncia")
+    assert labels.taxa_of_scientific_name("Felidae", "family") == ("", "", "felidae", "", "")
+    assert labels.taxa_of_scientific_name("Felidae") is None  # one word: the rank is needed to place it
+    assert not labels.is_taxonomy_string("Panthera uncia")
+
+
+def test_taxonomy_finds_a_label_by_common_or_latin_name():
+    lines = [LION, "fbb23d07-6677-43db-b650-f99ac452c50f;mammalia;carnivora;felidae;panthera;;panthera species",
+             "ec1a70f4-41c0-4aba-9150-292fb2b7a324;mammalia;carnivora;ursidae;;;bear family"]
+    taxonomy = Taxonomy(lines)
+    assert taxonomy.find("Lion") == LION and taxonomy.find("panthera  leo") == LION
+    assert taxonomy.find("Panthera") == lines[1] and taxonomy.find("Ursidae") == lines[2]
+    assert taxonomy.find("human") == SN_HUMAN and taxonomy.find("snow leopard") is None

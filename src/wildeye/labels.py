@@ -176,6 +176,36 @@ def kind(label: str) -> str:
     return parse(label).kind
 
 
+def is_taxonomy_string(text: str) -> bool:
+    """SpeciesNet's 7-field form: ``uuid;class;order;family;genus;species;common name``."""
+    return isinstance(text, str) and text.count(";") == 6
+
+
+def taxonomy_string(*, taxon_id: str = "", taxa: Iterable[str] = (), common: str = "") -> str:
+    """A 7-field label from its parts: taxa are class, order, family, genus, species (lowercased, as SpeciesNet
+    writes them; missing ranks empty). ``taxonomy_string(taxa=("mammalia", "carnivora", "felidae", "panthera",
+    "uncia"), common="snow leopard")`` is ``;mammalia;carnivora;felidae;panthera;uncia;snow leopard``."""
+    fields = [" ".join(str(t or "").split()).lower() for t in taxa][:5]
+    fields += [""] * (5 - len(fields))
+    parts = [str(taxon_id or "").strip(), *fields, " ".join(str(common or "").split())]
+    if any(";" in part for part in parts):
+        raise ValueError(f"a taxonomy field holds ';': {parts}")
+    return ";".join(parts)
+
+
+def taxa_of_scientific_name(name: str, rank: str | None = None) -> tuple[str, ...] | None:
+    """The five taxa fields a latin name fills without a taxonomy to look it up in: 'Panthera uncia' (two words)
+    is genus + species; one word needs its rank ('Felidae', 'family'). None when that cannot be placed."""
+    words = str(name).split()
+    if len(words) == 2 and rank in (None, "species"):
+        return ("", "", "", words[0].lower(), words[1].lower())
+    if len(words) == 1 and rank in RANKS[1:5]:
+        taxa = ["", "", "", "", ""]
+        taxa[RANKS.index(rank) - 1] = words[0].lower()
+        return tuple(taxa)
+    return None
+
+
 def display_name(label: str) -> str:
     return parse(label).display
 
@@ -250,6 +280,20 @@ class Taxonomy:
 
     def get(self, full_class_string: str) -> str | None:
         return self.map.get(full_class_string)
+
+    def find(self, name: str) -> str | None:
+        """The label a person's name for a taxon means: its common name ('snow leopard'), latin name at its rank
+        ('Panthera uncia', 'Felidae') or full class string; None when no label, or more than one, has that name."""
+        index = self.__dict__.get("_by_name")
+        if index is None:
+            found: dict[str, set[str]] = {}
+            for label in self.map.values():
+                parsed = parse(label)
+                names = {parsed.common, parsed.key, normalize_name(parsed.scientific_name or "")} - {""}
+                for key in names:
+                    found.setdefault(key, set()).add(label)
+            index = self.__dict__["_by_name"] = {k: next(iter(v)) for k, v in found.items() if len(v) == 1}
+        return index.get(normalize_name(name))
 
     def __len__(self) -> int:
         return len(self.map)

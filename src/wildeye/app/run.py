@@ -81,6 +81,8 @@ def load_models(config: RunConfig, device) -> LoadedModels:
                                             half=config.classifier.precision == "fp16")
         info["classifier"] = {"name": cls_model.name, "path": str(cls_model.path), "md5": _model_md5(cls_model),
                               "labels": len(classifier.labels), "input_size": classifier.input_size}
+        if classifier.taxonomy:  # a package's labels -> 7-field taxonomy strings: what reports name them by
+            info["classifier"]["taxonomy"] = dict(classifier.taxonomy)
     return LoadedModels(detector, classifier, info)
 
 

@@ -65,6 +65,7 @@ class Classifier(ABC):
             raise WildeyeError(f"batch size {batch_size} is not positive", "use a batch size of 1 or more")
         self.batch_size = int(batch_size)
         self.files: dict = {}  # files the model came with, e.g. SpeciesNet's taxonomy and geofence
+        self.taxonomy: dict[str, str] = {}  # plain label -> 7-field taxonomy string (a package's model.json)
         # fp16 through autocast, not module.half(): converted graphs hold constants .half() would miss.
         self.module = module.to(self.device).eval()
 
@@ -229,6 +230,7 @@ class PackageClassifier(Classifier):
         self.path = path
         self.default_padding = float(info.crop_padding)
         self.thresholds = dict(info.thresholds)
+        self.taxonomy = dict(getattr(info, "taxonomy", None) or {})
 
     def crop_detection(self, image: np.ndarray, bbox: BBox, padding: float | None = None) -> np.ndarray:
         return padded_crop(image, bbox, self.default_padding if padding is None else padding)

@@ -9,6 +9,11 @@ A folder with two files:
 The architecture is rebuilt with `timm.create_model(architecture, pretrained=False, num_classes=len(labels))`,
 so a package stays readable across wildeye versions as long as timm keeps the name. `format_version` says which
 model.json layout wrote it; a newer one is refused with a clear message instead of being half-understood.
+
+Format 2 adds `taxonomy`: label -> SpeciesNet's 7-field taxonomy string (``uuid;class;order;family;genus;species;
+common name``, speciesnet/constants.py), so every export can name a package's "snow leopard" as *Panthera uncia*
+(species) the way it names SpeciesNet's own labels. Scientific name and rank are derived from that string
+(`wildeye.labels`). Format-1 packages (no taxonomy) still load; their labels then have none.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wildeye.atomic import atomic_path, write_json_atomic
 from wildeye.errors import WildeyeError
+from wildeye.labels import is_taxonomy_string, parse
 from wildeye.models.kinds import PACKAGE_INFO, is_package  # noqa: F401  (is_package: the one sniff, re-exported)
 from wildeye.models.registry import ModelSpec
 
 FORMAT = "wildeye-classifier"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-label taxonomy
 INFO_FILE = PACKAGE_INFO
 WEIGHTS_FILE = "weights.safetensors"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -48,6 +54,7 @@ class PackageInfo(BaseModel):
     interpolation: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
     crop_padding: float = Field(default=0.0, ge=0.0, le=1.0)  # fraction of the box added on each side
     thresholds: dict[str, float] = Field(default_factory=dict)  # label -> min score to accept it
+    taxonomy: dict[str, str] = Field(default_factory=dict)  # label -> 7-field taxonomy string (format 2)
     metrics: dict[str, Any] | None = None  # e.g. per-class precision/recall on the validation split
     timm_kwargs: dict[str, Any] = Field(default_factory=dict)  # extra create_model arguments (img_size for ViTs)
     wildeye_version: str | None = None
@@ -88,7 +95,26 @@ class PackageInfo(BaseModel):
                 raise ValueError(f"thresholds names {label!r}, which is not one of the labels")
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"threshold for {label!r} is {value}, not between 0 and 1")
+        for label, value in self.taxonomy.items():
+            if label not in self.labels:
+                raise ValueError(f"taxonomy names {label!r}, which is not one of the labels")
+            if not is_taxonomy_string(value):
+                raise ValueError(f"taxonomy of {label!r} is {value!r}, not a 'uuid;class;order;family;genus;"
+                                 "species;common name' string")
         return self
+
+    def taxon(self, label: str) -> str | None:
+        """The label's 7-field taxonomy string, None when the package has none for it."""
+        return self.taxonomy.get(label)
+
+    def scientific_name(self, label: str) -> str | None:
+        """'Panthera uncia' for a species, the latin name at its rank above that ('Felidae'); None if unknown."""
+        taxon = self.taxon(label)
+        return parse(taxon).scientific_name if taxon else None
+
+    def rank(self, label: str) -> str | None:
+        taxon = self.taxon(label)
+        return parse(taxon).rank if taxon else None
 
 
 @dataclass
@@ -171,6 +197,7 @@ def save_package(
     interpolation: str | None = None,
     crop_padding: float = 0.0,
     thresholds: dict[str, float] | None = None,
+    taxonomy: dict[str, str] | None = None,
     metrics: dict[str, Any] | None = None,
     timm_kwargs: dict[str, Any] | None = None,
     training_data_hash: str | None = None,
@@ -178,6 +205,7 @@ def save_package(
 ) -> Path:
     """Write a package. Defaults not given are taken from the timm model's own config (`pretrained_cfg`).
 
+    taxonomy: label -> 7-field taxonomy string (`wildeye.labels.taxonomy_string`); labels left out have none.
     Weights are written first and model.json last, each atomically: a folder with model.json is a complete
     package, even if training was killed halfway through saving.
     """
@@ -203,6 +231,7 @@ def save_package(
         interpolation=interpolation or cfg.get("interpolation") or "bilinear",
         crop_padding=crop_padding,
         thresholds=dict(thresholds or {}),
+        taxonomy=dict(taxonomy or {}),
         metrics=metrics,
         timm_kwargs=dict(timm_kwargs or {}),
         wildeye_version=wildeye.__version__,
