@@ -154,6 +154,65 @@ result = {"keys": ds.list_evaluations(), "fo_accuracy": res.metrics()["accuracy"
     assert "precision" in table.stdout and "blue sheep" in table.stdout and "Confusion matrix" in table.stdout
 
 
+def test_pull_withdraws_corrections_cleared_in_the_app_and_audits_them(tmp_path, fo_env):
+    from wildeye.store.journal import HumanLabel
+
+    out = synthetic_run(tmp_path, "sdcard-w", frames=10)
+    wildeye_json(fo_env, "review", "sync", "--out", out)
+    a, b, c, d = (f"cam0{1 + i % 2}/DCIM/IMG_00000{i}.JPG" for i in range(4))
+    fo_script(fo_env, f"""
+ds = fo.load_dataset("wildeye-sdcard-w")
+by_path = {{s.media_path: s for s in ds}}
+s = by_path["{a}"]; s.ground_truth = fo.Classification(label="blue sheep", reviewer="tashi"); s.save()
+s = by_path["{b}"]; s.tags.append("verified"); s.save()
+s = by_path["{c}"]
+s.ground_truth_boxes = fo.Detections(detections=[fo.Detection(label="red fox", bounding_box=[0.1, 0.1, 0.2, 0.2])])
+s.save()
+""")
+    with Journal.open(out) as journal:  # a label from elsewhere (an import): a pull never touches it
+        journal.record_human_labels([HumanLabel(d, "blank", origin="import:timelapse:labels.csv")])
+        machine_a = journal.decisions()[a].label
+    first = wildeye_json(fo_env, "review", "pull", "--out", out)
+    assert first["pulled"] == 3 and first["withdrawn"] == 0 and first["human_labels_in_journal"] == 4
+
+    fo_script(fo_env, f"""
+ds = fo.load_dataset("wildeye-sdcard-w")
+by_path = {{s.media_path: s for s in ds}}
+s = by_path["{a}"]; s.ground_truth = None; s.save()          # the reviewer clears the species
+s = by_path["{b}"]; s.tags.remove("verified"); s.save()      # and takes back a "verified"
+""")
+    text = wildeye(fo_env, "review", "pull", "--out", out)
+    assert text.returncode == 0, text.stderr
+    assert "2 corrections withdrawn" in text.stdout and a in text.stdout and b in text.stdout
+    with Journal.open(out, write=False) as journal:
+        humans, final, withdrawn = journal.human_labels(), journal.final_labels(), journal.withdrawn_labels()
+    assert set(humans) == {c, d}  # the cleared ones are gone, the import's label stays
+    assert humans[d].origin == "import:timelapse:labels.csv" and humans[d].label == "blank"
+    assert final[a].label == machine_a and final[a].source != "human"  # the machine's label applies again
+    assert [(w.label.path, w.label.origin) for w in withdrawn] == [(a, "fiftyone:wildeye-sdcard-w"),
+                                                                    (b, "fiftyone:wildeye-sdcard-w")]
+    assert withdrawn[0].label.label.endswith(";blue sheep") and withdrawn[0].label.reviewer == "tashi"
+    assert withdrawn[0].withdrawn_at and "cleared" in withdrawn[0].reason
+    again = wildeye_json(fo_env, "review", "pull", "--out", out)
+    assert again["withdrawn"] == 0 and again["human_labels_in_journal"] == 2
+
+    # The dataset deleted and synced again: it never held the boxes on c, so it must not withdraw them; they
+    # are written back into it, where a reviewer sees them.
+    fo_script(fo_env, 'fo.delete_dataset("wildeye-sdcard-w")')
+    wildeye_json(fo_env, "review", "sync", "--out", out)
+    remade = wildeye_json(fo_env, "review", "pull", "--out", out)
+    assert remade["withdrawn"] == 0 and remade["restored"] == 1 and remade["human_labels_in_journal"] == 2
+    got = fo_script(fo_env, f"""
+ds = fo.load_dataset("wildeye-sdcard-w")
+s = ds.match(F("media_path") == "{c}").first()
+result = [d.label for d in s.ground_truth_boxes.detections]
+""")
+    assert got == ["red fox"]
+    with Journal.open(out, write=False) as journal:
+        assert journal.human_labels()[c].boxes[0]["bbox"] == [0.1, 0.1, 0.2, 0.2]
+        assert len(journal.withdrawn_labels()) == 2
+
+
 # Stands in for the trainer's evaluate_model (wildeye.train.evaluate): this test checks the hand-off and the table.
 STUB_TRAIN = """
 import sys, types

@@ -111,6 +111,13 @@ def pull(obj: dict, out: Path, dataset: str | None, as_json: bool) -> None:
         click.echo(f"{summary['pulled']} corrections from {summary['dataset']} into {out}/journal.sqlite "
                    f"({summary['with_boxes']} with boxes, {summary['wrong_unlabelled']} marked wrong without a "
                    f"label); {summary['human_labels_in_journal']} human labels in the journal")
+        if summary["withdrawn"]:
+            click.echo(f"{summary['withdrawn']} corrections withdrawn (cleared in the dataset; the machine's label "
+                       f"applies again, the old rows are kept in the journal's human_label_withdrawals): "
+                       + ", ".join(summary["withdrawn_paths"][:5]) + (" …" if summary["withdrawn"] > 5 else ""))
+        if summary["restored"]:
+            click.echo(f"{summary['restored']} corrections written back into {summary['dataset']}: it is not the "
+                       "dataset they were pulled from (made again, or another database), so nothing was withdrawn")
 
 
 @click.command("evaluate", context_settings=CONTEXT)

@@ -7,6 +7,13 @@ What counts as a correction, per sample:
   * tag `wrong` without a `ground_truth`: the machine's label is wrong, the truth unknown ("unknown", unverified).
 Display names map back to the full taxonomy labels the journal uses, so human and machine labels compare.
 Pulling again rewrites the same records (one per frame), never duplicates them.
+
+The dataset speaks for the corrections that came from it (origin `fiftyone:<dataset>`): one it no longer holds
+(a reviewer cleared the species, removed the boxes or the tag) is withdrawn from the journal into its audit
+table, and the machine's label applies again. Corrections of other origins (imports) are never touched. A
+dataset that is not the one those corrections came from (deleted and synced again, or another database with
+the same name) withdraws nothing: the corrections it lacks are written back into it instead, so reviewers see
+them and can clear them there.
 """
 
 from __future__ import annotations
@@ -21,26 +28,78 @@ from wildeye.review.fields import GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED, VE
 UNKNOWN = "unknown"
 
 
+PULLED_FROM = "review_pulled_from"  # journal meta: {origin: identity of the dataset last pulled}
+
+
 def pull_corrections(out_dir: Path, dataset_name: str | None = None) -> dict:
-    """Read corrections from the dataset into out_dir's journal; returns counts."""
+    """Read corrections from the dataset into out_dir's journal, withdrawing those it no longer holds; returns
+    counts."""
     from wildeye.review.db import load_dataset
     from wildeye.store.journal import Journal
 
     out_dir = Path(out_dir)
     name = dataset_name or default_dataset_name(out_dir)
     dataset = load_dataset(name)
+    origin = f"fiftyone:{dataset.name}"
+    identity = dataset_identity(dataset)
     labels = read_corrections(dataset)
     with Journal.open(out_dir, write=False) as journal:
         known = {m.path for m in journal.media()}
+        ours = [h for h in journal.human_labels().values() if h.origin == origin]
+        pulled_before = (journal.get_meta(PULLED_FROM) or {}).get(origin)
     unknown_paths = [h.path for h in labels if h.path not in known]
     labels = [h for h in labels if h.path in known]
+    same_dataset = pulled_before in (None, identity)
+    restored: set[str] = set()
+    if not same_dataset:  # never let a stranger dataset withdraw what another one gave
+        held = {h.path for h in labels}
+        missing = [h for h in ours if h.path not in held]
+        restored = restore_corrections(dataset, missing)
+        labels += [h for h in missing if h.path in restored]
     with Journal.open(out_dir) as journal:
-        written = journal.record_human_labels(labels)
+        written, withdrawn = journal.replace_reviewed_labels(
+            origin, labels, withdraw=same_dataset, reason=f"no longer set in {origin}: cleared by a reviewer")
+        journal.set_meta(PULLED_FROM, {**(journal.get_meta(PULLED_FROM) or {}), origin: identity})
         total = len(journal.human_labels())
     kinds = Counter("wrong" if not h.verified else "boxes" if h.boxes else "label" for h in labels)
     return {"dataset": name, "pulled": written, "verified_or_relabelled": kinds["label"], "with_boxes": kinds["boxes"],
-            "wrong_unlabelled": kinds["wrong"], "not_in_journal": len(unknown_paths),
-            "human_labels_in_journal": total, "out": str(out_dir)}
+            "wrong_unlabelled": kinds["wrong"], "withdrawn": len(withdrawn),
+            "withdrawn_paths": [h.path for h in withdrawn][:20], "restored": len(restored),
+            "not_in_journal": len(unknown_paths), "human_labels_in_journal": total, "out": str(out_dir)}
+
+
+def dataset_identity(dataset) -> str:
+    """Which dataset this is, beyond its name: a dataset deleted and made again, or one of the same name in
+    another database, has another creation time."""
+    created = getattr(dataset, "created_at", None)
+    return created.isoformat() if created else str(dataset._doc.id)
+
+
+def restore_corrections(dataset, labels) -> set[str]:
+    """Write journal corrections into the human fields of their samples (the reverse of read_corrections):
+    the species in `ground_truth`, boxes in `ground_truth_boxes`, a rejection as the `wrong` tag."""
+    if not labels:
+        return set()
+    import fiftyone as fo
+    from fiftyone import ViewField as F
+
+    from wildeye.labels import display_name
+
+    by_path = {h.path: h for h in labels}
+    restored = set()
+    for sample in dataset.match(F("media_path").is_in(sorted(by_path))):
+        h = by_path[sample.media_path]
+        if not h.verified and h.label == UNKNOWN:
+            if WRONG_TAG not in sample.tags:
+                sample.tags.append(WRONG_TAG)
+        else:
+            sample[GROUND_TRUTH] = fo.Classification(label=display_name(h.label), reviewer=h.reviewer)
+        if h.boxes:
+            sample[GROUND_TRUTH_BOXES] = fo.Detections(detections=[
+                fo.Detection(label=display_name(b["label"]), bounding_box=list(b["bbox"])) for b in h.boxes])
+        sample.save()
+        restored.add(h.path)
+    return restored
 
 
 def read_corrections(dataset) -> list:

@@ -91,6 +91,11 @@ CREATE TABLE IF NOT EXISTS human_labels (
     reviewer TEXT, reviewed_at TEXT,
     origin TEXT                      -- where the correction came from, e.g. "fiftyone:snowleopard-2024"
 );
+CREATE TABLE IF NOT EXISTS human_label_withdrawals (  -- audit: corrections withdrawn (cleared by a reviewer)
+    path TEXT NOT NULL, label TEXT NOT NULL, count INTEGER, boxes TEXT, verified INTEGER NOT NULL DEFAULT 1,
+    reviewer TEXT, reviewed_at TEXT, origin TEXT,
+    withdrawn_at TEXT NOT NULL, reason TEXT
+);
 """
 
 
@@ -485,6 +490,54 @@ class Journal:
 
     # == end of the l-reports section ===========================================================================
 
+    # == review pull (review.corrections) ========================================================================
+    # A FiftyOne dataset speaks for the corrections that came from it (origin "fiftyone:<dataset>"): one a
+    # reviewer cleared there is withdrawn on the next pull, into human_label_withdrawals (never silently lost).
+    # Corrections of any other origin (imports, salvaged rows) are never touched by a pull.
+
+    @dataclass
+    class Withdrawal:
+        """A correction withdrawn from human_labels, as the audit table keeps it."""
+
+        label: HumanLabel
+        withdrawn_at: str
+        reason: str | None
+
+    def replace_reviewed_labels(self, origin: str, labels: Iterable[HumanLabel], *, withdraw: bool = True,
+                                reason: str | None = None) -> tuple[int, list[HumanLabel]]:
+        """Write the corrections `origin` holds now (each label's own origin is replaced by `origin`) and, with
+        `withdraw`, move that origin's earlier corrections it no longer holds into the audit table; one
+        transaction. Returns (written, withdrawn)."""
+        labels = list(labels)
+        keep = {h.path for h in labels}
+        now = _now()
+        with self.transaction():
+            gone = []
+            if withdraw:
+                gone = [r for r in self.conn.execute(
+                    "SELECT path, label, count, boxes, verified, reviewer, reviewed_at, origin FROM human_labels"
+                    " WHERE origin=? ORDER BY path", (origin,)) if r[0] not in keep]
+                self.conn.executemany(
+                    "INSERT INTO human_label_withdrawals(path, label, count, boxes, verified, reviewer, reviewed_at,"
+                    " origin, withdrawn_at, reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    [(*r, now, reason) for r in gone])
+                self.conn.executemany("DELETE FROM human_labels WHERE path=? AND origin=?",
+                                      [(r[0], origin) for r in gone])
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO human_labels(path, label, count, boxes, verified, reviewer, reviewed_at,"
+                " origin) VALUES (?,?,?,?,?,?,?,?)",
+                [(h.path, h.label, h.count, json.dumps(h.boxes) if h.boxes is not None else None, int(h.verified),
+                  h.reviewer, h.reviewed_at, origin) for h in labels])
+        return len(labels), [_human_label(r) for r in gone]
+
+    def withdrawn_labels(self) -> list["Journal.Withdrawal"]:
+        """Every withdrawn correction, oldest withdrawal first."""
+        return [Journal.Withdrawal(_human_label(r[:8]), r[8], r[9]) for r in self.conn.execute(
+            "SELECT path, label, count, boxes, verified, reviewer, reviewed_at, origin, withdrawn_at, reason"
+            " FROM human_label_withdrawals ORDER BY rowid")]
+
+    # == end of the review pull section ==========================================================================
+
     # == imports from other tools (`wildeye import`, app.importer) ==============================================
     # An imported results file is one run (its config's "import.key" names the file); importing the file again
     # replaces that run, its boxes and decisions, in one transaction. Imported human labels carry origin
@@ -734,6 +787,12 @@ def _release_lock(fd: int | None) -> None:
     if fd is not None:
         _HELD.pop(fd, None)
         os.close(fd)  # closing the descriptor releases the process's record lock
+
+
+def _human_label(row) -> HumanLabel:
+    """A human_labels row (path, label, count, boxes, verified, reviewer, reviewed_at, origin) as a HumanLabel."""
+    return HumanLabel(row[0], row[1], row[2], json.loads(row[3]) if row[3] else None, bool(row[4]), row[5], row[6],
+                      row[7])
 
 
 def _now() -> str:
