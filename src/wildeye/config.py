@@ -209,15 +209,26 @@ class RunConfig(_Strict):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     device: DeviceName = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     workers: int = Field(2, ge=0, le=64, description="DataLoader worker processes decoding images")
-    decode: Literal["full", "fast"] = Field("full", description=(
+    decode: Literal["auto", "full", "fast", "device"] = Field("auto", description=(
+        "auto: device on a CUDA GPU, else full; "
         "full: decode at full resolution, MegaDetector's and SpeciesNet's pixels (their answers, exactly); "
         "fast: JPEG DCT scaling to the detector's input size, 3-4x cheaper decode, answers move "
-        "(scripts/bench_run.py prints the agreement)"))
+        "(scripts/bench_run.py prints the agreement); "
+        "device: JPEGs decoded on the model's device (nvJPEG on CUDA), letterbox and crops there too: boxes "
+        "move slightly (scripts/megadetector_parity.py --decode device prints how far)"))
     wait: bool = Field(False, description="if another run holds the journal, wait for it instead of exiting (3)")
     scan: ScanConfig = Field(default_factory=ScanConfig)
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     after_run: AfterRunConfig = Field(default_factory=AfterRunConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+
+
+def resolve_decode(decode: str, device_type: str) -> str:
+    """The decode mode a run uses: `auto` is `device` on a CUDA GPU (where decoding on the host is the wall and
+    the device path's agreement with MegaDetector is within the stated bounds, README "Speed"), else `full`."""
+    if decode != "auto":
+        return decode
+    return "device" if device_type == "cuda" else "full"
 
 
 # --- loading ------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Callable
 
 from wildeye.app.alerts import new_sightings, notify
 from wildeye.atomic import write_json_atomic
-from wildeye.config import FALLBACK_DETECTION_THRESHOLD, RunConfig
+from wildeye.config import FALLBACK_DETECTION_THRESHOLD, RunConfig, resolve_decode
 from wildeye.errors import ConfigError, NothingToDo, WildeyeError
 from wildeye.inference.classifier import classifier_from_loaded
 from wildeye.inference.detector import Detector
@@ -97,6 +97,7 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
 
     started = time.perf_counter()
     device = select_device(config.device)
+    config = config.model_copy(update={"decode": resolve_decode(config.decode, device.type)})
     with Journal.open(out_dir, wait=wait) as journal:  # lock first: two runs never scan or write at once
         stale = journal.close_stale_runs()
         if stale:

@@ -29,9 +29,10 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK
               default=None, help="Camtrap DP-style deployments.csv.  [default: SOURCE/deployments.csv if present]")
 @click.option("--sequence-gap", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds between frames that start a new sequence.  [default: 60]")
-@click.option("--decode", type=click.Choice(["full", "fast"]), default=None,
+@click.option("--decode", type=click.Choice(["auto", "full", "fast", "device"]), default=None,
               help="full: MegaDetector's and SpeciesNet's pixels (their answers); fast: reduced JPEG decode, "
-                   "3-4x cheaper, answers move.  [default: full]")
+                   "3-4x cheaper, answers move; device: decode, letterbox and crop on the GPU (nvJPEG), boxes "
+                   "move slightly; auto: device on CUDA, else full.  [default: auto]")
 @click.option("--geofence/--no-geofence", "geofence", default=None,
               help="Apply the classifier's geofence map by the deployments' countries.  [default: on]")
 @click.option("--rerun", is_flag=True, help="Redo every frame when the journal holds results from other models.")
