@@ -253,7 +253,7 @@ def test_exclude_humans_leaves_people_out_of_every_export(tmp_path):
     assert {i["file"] for i in md["images"]} == {"B/003.JPG", "B/004.JPG", "B/005.JPG"}
     assert all(d["category"] != "2" for i in md["images"] for d in i["detections"] or [])  # no person boxes
     coco = json.loads((rep / "coco_camera_traps.json").read_text())
-    assert {i["id"] for i in coco["images"]} == {"B/003.JPG", "B/004.JPG", "B/005.JPG"}
+    assert {i["file_name"] for i in coco["images"]} == {"B/003.JPG", "B/004.JPG", "B/005.JPG"}
     assert not {"human", "person"} & {c["name"] for c in coco["categories"]}
     text = all_text(rep)
     assert "B/001.JPG" not in text and "B/002.JPG" not in text

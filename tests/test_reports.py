@@ -151,7 +151,7 @@ def test_camtrap_dp_validates_and_round_trips_with_megadetector_json(tmp_path):
     from wildeye.reports.camtrapdp import read_observations as read_camtrap
     from wildeye.reports.camtrapdp import validate_package
     from wildeye.reports.frames import load
-    from wildeye.reports.mdjson import read_observations as read_md
+    from wildeye.reports.megadetector import read_observations as read_md
 
     frames = [("A/001.JPG", "A", "2024-05-01T10:00:00+05:45", [box(FOX), box(LEOPARD, 0.6, (0.5, 0.5, 0.25, 0.25))]),
               ("A/002.JPG", "A", "2024-05-01T10:05:00+05:45", [box("human", 0.95)]),
@@ -194,13 +194,17 @@ def test_camtrap_dp_validates_and_round_trips_with_megadetector_json(tmp_path):
 
     coco = json.loads((tmp_path / "rep" / "coco_camera_traps.json").read_text())
     assert coco["categories"][0] == {"id": 0, "name": "empty"}
-    image = next(i for i in coco["images"] if i["id"] == "A/001.JPG")
+    ids = {i["file_name"]: i["id"] for i in coco["images"]}
+    image = next(i for i in coco["images"] if i["file_name"] == "A/001.JPG")
     assert {"seq_id", "seq_num_frames", "frame_num", "location", "datetime"} <= set(image)
-    assert image["datetime"] == "2024-05-01 10:00:00"
-    blank = [a for a in coco["annotations"] if a["image_id"] == "A/003.JPG"]
-    assert [a["category_id"] for a in blank] == [0]
-    fox_box = next(a for a in coco["annotations"] if a["image_id"] == "A/001.JPG" and "bbox" in a)
-    assert fox_box["bbox"] == [40.0, 60.0, 120.0, 120.0]  # pixels of a 400x300 frame
+    assert image["datetime"] == "2024-05-01 10:00:00" and isinstance(image["id"], int)
+    blank = [a for a in coco["annotations"] if a["image_id"] == ids["A/003.JPG"]]
+    assert [a["category_id"] for a in blank] == [0] and "bbox" not in blank[0] and blank[0]["iscrowd"] == 0
+    fox_box = next(a for a in coco["annotations"] if a["image_id"] == ids["A/001.JPG"] and "bbox" in a)
+    assert fox_box["bbox"] == [40.0, 60.0, 120.0, 120.0] and fox_box["area"] == 14400.0  # pixels of a 400x300 frame
+    assert fox_box["iscrowd"] == 0 and isinstance(fox_box["id"], int)
+    names = {c["name"]: c for c in coco["categories"]}
+    assert names["red fox"]["scientific_name"] == "Vulpes vulpes"  # the name every other output gives it
 
 
 def chromium() -> str:

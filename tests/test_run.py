@@ -61,6 +61,11 @@ def check_megadetector_format(doc: dict) -> None:
             assert 0 <= x <= 1 and 0 <= y <= 1 and 0 <= w <= 1 and 0 <= h <= 1
             for cat, score in det.get("classifications", []):
                 assert cat in doc["classification_categories"] and isinstance(score, float)
+            assert len(det.get("classifications", [])) <= 1  # the decision, never the raw top-k
+    # SpeciesNet's convention: every category has its full taxonomy string
+    descriptions = doc.get("classification_category_descriptions", {})
+    assert set(descriptions) == set(doc.get("classification_categories", {}))
+    assert all(d.count(";") == 6 for d in descriptions.values())
 
 
 def test_run_writes_journal_decisions_and_megadetector_json(tmp_path, models):

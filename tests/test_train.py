@@ -615,3 +615,97 @@ def test_resume_continues_epochs_and_optimizer_then_evaluate(tmp_path, coco):
     assert "top5_accuracy" not in result  # 3 classes
     for name in ("confusion_matrix.png", "pr_curves.png", "metrics.json", "predictions.csv"):
         assert (tmp_path / "eval" / name).stat().st_size > 0
+
+
+# --- taxonomy in the package -------------------------------------------------------------------------------------
+
+LEOPARD_SN = "ef9e2cd9-d5f7-4d13-82ca-3a4bd9b0c8d4;mammalia;carnivora;felidae;panthera;uncia;snow leopard"
+FELIDAE_SN = "df8514b0-10a5-411f-8ed6-0f415e8153a3;mammalia;carnivora;felidae;;;cat family"
+SHEEP_SN = "b0a5c2b1-0000-4000-8000-000000000002;mammalia;cetartiodactyla;bovidae;pseudois;nayaur;bharal"
+
+
+def write_taxonomy(path: Path) -> Path:
+    """A SpeciesNet-format taxonomy_release.txt (the special rows first, as SpeciesNet's file has them)."""
+    from wildeye.labels import SN_BLANK, SN_HUMAN, SN_VEHICLE
+
+    path.write_text("\n".join([SN_BLANK, SN_HUMAN, SN_VEHICLE, LEOPARD_SN, FELIDAE_SN, SHEEP_SN]) + "\n")
+    return path
+
+
+def test_label_taxonomy_from_config_label_specials_and_the_reference_file(tmp_path, caplog, monkeypatch):
+    from wildeye.labels import SN_BLANK, SN_HUMAN, parse
+    from wildeye.train.taxonomy import label_taxonomy
+
+    monkeypatch.setenv("WILDEYE_CACHE_DIR", str(tmp_path / "empty-cache"))  # no cached SpeciesNet to fall back on
+    reference = write_taxonomy(tmp_path / "taxonomy_release.txt")
+    classes = ClassesSection(
+        names=["Snow leopard", "bharal", "Marmot", "cat", "pika", "lynx", "empty", "person", LEOPARD_SN],
+        other="other",
+        taxonomy={"bharal": "Pseudois nayaur",  # a latin name the reference knows: its ranks and uuid come along
+                  "Marmot": "Marmota himalayana",  # one it does not: genus + species only
+                  "cat": {"scientific_name": "Felidae", "rank": "family", "common_name": "cats"},
+                  "lynx": {"class": "mammalia", "order": "carnivora", "family": "felidae", "genus": "lynx"}},
+        taxonomy_file=str(reference))
+    with caplog.at_level("WARNING"):
+        result = label_taxonomy(classes.names + ["other"], classes)
+    t = result.taxonomy
+    assert t["Snow leopard"] == LEOPARD_SN and result.sources["Snow leopard"] == "taxonomy_release.txt"  # by name
+    assert t["bharal"] == SHEEP_SN
+    assert t["Marmot"] == ";;;;marmota;himalayana;Marmot" and parse(t["Marmot"]).scientific_name == "Marmota himalayana"
+    assert t["cat"] == FELIDAE_SN.rsplit(";", 1)[0] + ";cats"  # the reference's family, the config's common name
+    assert t["lynx"] == ";mammalia;carnivora;felidae;lynx;;lynx" and parse(t["lynx"]).rank == "genus"
+    assert t["empty"] == SN_BLANK and t["person"] == SN_HUMAN and t[LEOPARD_SN] == LEOPARD_SN
+    assert result.missing == ["pika"] and "other" not in t  # the catch-all is not a taxon: no warning for it
+    warned = [r.getMessage() for r in caplog.records if "no taxonomy" in r.getMessage()]
+    assert len(warned) == 1 and "class 'pika' (looked up in taxonomy_release.txt)" in warned[0]
+    assert "classes.taxonomy" in warned[0]
+
+    # a SpeciesNet model folder works as the reference too (its info.json names the taxonomy file)
+    folder = tmp_path / "speciesnet"
+    folder.mkdir()
+    write_taxonomy(folder / "taxonomy_release.txt")
+    (folder / "info.json").write_text(json.dumps({"taxonomy": "taxonomy_release.txt"}))
+    by_folder = label_taxonomy(["snow leopard"], ClassesSection(names=["snow leopard", "x"],
+                                                                 taxonomy_file=str(folder)))
+    assert by_folder.taxonomy == {"snow leopard": LEOPARD_SN}
+    # without a reference, names stay untaxed (warned), and a one-word latin name needs its rank
+    assert label_taxonomy(["snow leopard"], ClassesSection(names=["snow leopard", "x"])).missing == ["snow leopard"]
+    with pytest.raises(ConfigError, match="cannot tell its rank"):
+        label_taxonomy(["cat"], ClassesSection(names=["cat", "x"], taxonomy={"cat": "Felidae"}))
+
+
+@pytest.mark.parametrize("taxonomy, expected", [
+    ({"a": {"rank": "species"}}, "give scientific_name or at least one of"),
+    ({"a": "x;y"}, "neither a scientific name nor a taxonomy string"),
+    ({"a": {"scientific_name": "Panthera uncia", "colour": "grey"}}, "colour"),
+])
+def test_bad_taxonomy_in_the_train_config_is_one_line(tmp_path, folders, taxonomy, expected):
+    config = write_config(tmp_path / "t.yaml", [{"type": "folders", "path": str(folders)}], tmp_path / "pkg",
+                          classes={"taxonomy": taxonomy})
+    with pytest.raises(ConfigError) as caught:
+        load_train_config(config, check_architecture=False)
+    message = str(caught.value)
+    assert expected in message and "\n" not in message and "classes" in message and "taxonomy" in message
+
+
+def test_cli_train_writes_each_labels_taxonomy_into_the_package(tmp_path, folders, monkeypatch):
+    from wildeye.models.package import read_info
+
+    monkeypatch.setenv("WILDEYE_CACHE_DIR", str(tmp_path / "empty-cache"))
+    reference = write_taxonomy(tmp_path / "taxonomy_release.txt")
+    out = tmp_path / "pkg"
+    config = write_config(tmp_path / "t.yaml", [{"type": "folders", "path": str(folders)}], out,
+                          classes={"taxonomy": {"blue sheep": "Pseudois nayaur"},
+                                   "taxonomy_file": os.path.relpath(reference, tmp_path)},  # relative to the file
+                          train={"epochs": 1})
+    proc = run_train(config, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "no taxonomy for class 'marmot'" in proc.stderr  # said, not fatal
+    info = read_info(out)
+    assert info.format_version == 2 and sorted(info.labels) == ["blue sheep", "marmot", "snow leopard"]
+    assert info.taxonomy == {"snow leopard": LEOPARD_SN, "blue sheep": SHEEP_SN}
+    assert info.scientific_name("snow leopard") == "Panthera uncia" and info.rank("blue sheep") == "species"
+    card = (out / "model.md").read_text()
+    assert "| snow leopard | Panthera uncia | species |" in card and "No taxonomy for marmot" in card
+    saved = yaml.safe_load((out / "train_config.yaml").read_text())["classes"]
+    assert saved["taxonomy_file"] == str(reference) and saved["taxonomy"] == {"blue sheep": "Pseudois nayaur"}

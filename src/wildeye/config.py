@@ -174,6 +174,9 @@ class AfterRunConfig(_Strict):
     fiftyone: bool = Field(True, description="sync results into a FiftyOne dataset for review")
     dataset: Optional[str] = Field(None, description="FiftyOne dataset name; null: wildeye-<source folder name>")
     report: bool = Field(False, description="write the sightings report (OUT/report) after each run")
+    raw_classifications: bool = Field(False, description=(
+        "megadetector.json: also write each box's classifier top-k as raw_classifications (classifications "
+        "always hold the decision)"))
     on_sighting: Optional[str] = Field(None, description=(
         "shell command run for each new flagship sighting (WILDEYE_* variables, JSON on stdin)"))
 

@@ -31,7 +31,7 @@ from wildeye.models.factory import create_model
 from wildeye.names import record_name
 from wildeye.records import BoxDecision
 from wildeye.reports.build import build_report
-from wildeye.reports.megadetector import megadetector_output
+from wildeye.reports.megadetector import journal_document
 from wildeye.review import sync_run
 from wildeye.store.journal import Journal
 from wildeye.store.runlog import RunLog
@@ -138,7 +138,8 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         try:
             pipeline.process(Path(source), pending, record, on_progress)
             decide(journal, config, models.classifier, models.info)
-            outputs = {"megadetector_json": str(write_megadetector_json(journal, out_dir, models.info))}
+            outputs = {"megadetector_json": str(write_megadetector_json(
+                journal, out_dir, models.info, raw_classifications=config.after_run.raw_classifications))}
             sightings = new_sightings(journal, run_id, config.ensemble.flagship_species, config.privacy)
             for sighting in sightings:
                 log.event("sighting", **vars(sighting))
@@ -148,7 +149,7 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
             if config.after_run.fiftyone:
                 outputs["fiftyone"] = _sync_fiftyone(out_dir, config.after_run.dataset, log)
             if report:
-                outputs.update(_write_report(out_dir, log, config.privacy))
+                outputs.update(_write_report(out_dir, log, config.privacy, config.after_run.raw_classifications))
             status = "finished"
         except BaseException as exc:
             log.event("run_failed", error=f"{type(exc).__name__}: {exc}")
@@ -170,13 +171,14 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                       outputs=outputs)
 
 
-def _write_report(out_dir: Path, log, privacy=None) -> dict:
+def _write_report(out_dir: Path, log, privacy=None, raw_classifications: bool = False) -> dict:
     """The sightings report after a run; a report that fails costs the report, not the finished run."""
     from wildeye.reports.metadata import ProjectMetadata
 
     try:  # this run holds the lock and is done
         build_report(out_dir, run_in_progress=False,
-                     project=ProjectMetadata(privacy=privacy) if privacy is not None else None)
+                     project=ProjectMetadata(privacy=privacy) if privacy is not None else None,
+                     raw_classifications=raw_classifications)
     except Exception as exc:  # noqa: BLE001  (any report bug: the run's results are safe in the journal)
         logger.warning("report not written: %s: %s (the run's results are in the journal; try `wildeye report %s`)",
                        type(exc).__name__, exc, out_dir)
@@ -266,9 +268,10 @@ def model_resources(classifier) -> dict:
     return {key: Path(files[key]) for key in ("taxonomy", "geofence") if key in files and Path(files[key]).is_file()}
 
 
-def write_megadetector_json(journal, out_dir: Path, models_info: dict) -> Path:
-    classifier = models_info.get("classifier", {}).get("name")
-    document = megadetector_output(journal, models_info["detector"], classifier_name=classifier)
+def write_megadetector_json(journal, out_dir: Path, models_info: dict, *, raw_classifications: bool = False) -> Path:
+    """OUT/megadetector.json: every frame, each box with its decision (reviewers' labels win), from the same
+    builder as the report's megadetector_reviewed.json (reports.megadetector)."""
+    document = journal_document(out_dir, journal, models_info, raw_classifications=raw_classifications)
     path = out_dir / MEGADETECTOR_JSON
     write_json_atomic(path, document)
     return path

@@ -48,6 +48,9 @@ from wildeye.errors import EXIT_OK
 @click.option("--exact-locations", is_flag=True, default=None,
               help="Keep exact coordinates for deployments with sensitive species (default: rounded, see "
                    "privacy.sensitive_species in the project YAML).")
+@click.option("--raw-classifications", is_flag=True,
+              help="megadetector_reviewed.json: also write each box's classifier top-k (raw_classifications); "
+                   "classifications always hold the decision.")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 2, nothing written) if the Camtrap DP package would not be ready for GBIF.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
@@ -58,7 +61,7 @@ def report(obj: dict | None, run_dir: Path, report_dir: Path | None, event_gap: 
            min_confidence: float, verified_only: bool, no_gallery: bool, project_file: Path | None,
            title: str | None, description: str | None, contact: str | None, data_license: str | None,
            media_license: str | None, media_base_url: str | None, copy_media: bool, exclude_humans: bool | None,
-           exact_locations: bool | None, strict: bool, as_json: bool) -> int:
+           exact_locations: bool | None, raw_classifications: bool, strict: bool, as_json: bool) -> int:
     """Sightings report from a run folder: events, effort, Camtrap DP, MegaDetector/COCO-CT JSON, HTML.
 
     RUN_DIR is the folder `wildeye run` wrote (or the SD-card folder it ran on). Reads the journal, where a
@@ -92,7 +95,8 @@ def report(obj: dict | None, run_dir: Path, report_dir: Path | None, event_gap: 
         project.contributors = [person] + [c for c in project.contributors if c.title != person.title]
     with ui.progress_bar("reporting", enabled=not obj.get("quiet"), unit="steps") as advance:
         summary = build_report(run_dir, report_dir, filters, event_gap_s=event_gap * 60, gallery=not no_gallery,
-                               on_progress=advance, project=project, copy_media=copy_media, strict=strict)
+                               on_progress=advance, project=project, copy_media=copy_media, strict=strict,
+                               raw_classifications=raw_classifications)
     if as_json:
         click.echo(json.dumps(summary, indent=1, default=str))
     elif not obj.get("quiet"):

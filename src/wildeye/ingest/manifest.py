@@ -53,6 +53,14 @@ class MediaFile(BaseModel):
     flags: list[Flag] = Field(default_factory=list)
 
     @property
+    def upright_size(self) -> tuple[int | None, int | None]:
+        """(width, height) once EXIF orientation is applied, the frame every box is in: orientations 5-8 turn the
+        image a quarter, so width and height swap (EXIF 2.32, tag 0x0112)."""
+        if self.orientation in (5, 6, 7, 8):
+            return self.height, self.width
+        return self.width, self.height
+
+    @property
     def usable(self) -> bool:
         """Worth running models on: readable and not a second copy of another file."""
         return self.failure is None and self.duplicate_of is None

@@ -32,7 +32,7 @@ STEPS = 9
 def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filters: ReportFilters | None = None,
                  *, event_gap_s: float = 1800.0, gallery: bool = True, run_in_progress: bool | None = None,
                  on_progress: Callable[[int, int], None] | None = None, project=None, copy_media: bool = False,
-                 strict: bool = False) -> dict:
+                 strict: bool = False, raw_classifications: bool = False) -> dict:
     """Write every report file into report_dir (default OUT_DIR/report); returns the summary.
 
     out_dir is the folder `wildeye run` wrote (journal.sqlite, manifest.json). run_in_progress: None finds out
@@ -40,15 +40,16 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     project: a reports.metadata.ProjectMetadata (datapackage.json metadata, media URL, privacy); None: defaults,
     which generalise the sites of snow leopards. Privacy (reports.privacy) is applied to the frames and
     deployments before any writer runs. copy_media: put the media files in the Camtrap DP package. strict: refuse
-    (ConfigError, nothing written) when the Camtrap DP package would not be ready for GBIF.
+    (ConfigError, nothing written) when the Camtrap DP package would not be ready for GBIF. raw_classifications:
+    the MegaDetector file also carries each box's classifier top-k (`raw_classifications`).
     """
     from wildeye.reports import camtrapdp, coco_ct, effort as effort_mod, events as events_mod, frames as frames_mod
     from wildeye.reports import html as html_mod
-    from wildeye.reports import mdjson, tables
+    from wildeye.reports import megadetector, tables
     from wildeye.reports.filters import apply_filters, known_species_error
     from wildeye.reports.metadata import ProjectMetadata
     from wildeye.reports.privacy import apply_privacy
-    from wildeye.reports.taxa import Names
+    from wildeye.reports.taxa import Names, package_taxonomy
 
     started = time.perf_counter()
     begun = datetime.now().astimezone()  # frames processed from now on are new to the next --since report
@@ -95,7 +96,7 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     if strict:
         _check_gbif_ready(project, privacy)
     published = replace(data, deployments=privacy.deployments)  # what every writer sees
-    names = Names.from_frames(data.frames, project.scientific_names)
+    names = Names.from_frames(data.frames, project.scientific_names, package_taxonomy(data.models))
     tick()
     events = events_mod.independent_events(privacy.frames, event_gap_s)
     identified = [e for e in events if e.identified]
@@ -126,9 +127,10 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
                                       strip_exif=set(privacy.generalised))
     notes.extend(f"Camtrap DP: {p}" for p in package["problems"])
     tick()
-    _write_json(paths["megadetector"], mdjson.reviewed_output(privacy.frames, data.models))
+    _write_json(paths["megadetector"], megadetector.megadetector_document(
+        privacy.frames, data.models, names, raw_classifications=raw_classifications))
     tick()
-    _write_json(paths["coco_ct"], coco_ct.coco_camera_traps(privacy.frames, published.deployments))
+    _write_json(paths["coco_ct"], coco_ct.coco_camera_traps(privacy.frames, published.deployments, names))
     tick()
 
     processed = [f for f in frames if f.status == "done"]

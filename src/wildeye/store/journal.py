@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS media (
     path TEXT PRIMARY KEY,
     content_hash TEXT, kind TEXT, size INTEGER,
     deployment_id TEXT, sequence_id TEXT, frame_num INTEGER, seq_num_frames INTEGER,
-    timestamp TEXT, width INTEGER, height INTEGER,
+    timestamp TEXT, width INTEGER, height INTEGER,  -- upright: EXIF orientation applied, as boxes are
     status TEXT NOT NULL,            -- pending | done | failed | duplicate | skipped
     failure TEXT, duplicate_of TEXT,
     run_id INTEGER, processed_at TEXT
@@ -266,8 +266,9 @@ class Journal:
         rows = []
         for f in files:
             status = "failed" if f.failure else "duplicate" if f.duplicate_of else "skipped" if f.kind != "image" else "pending"
+            width, height = f.upright_size
             rows.append((f.path, f.content_hash, f.kind, f.size, f.deployment_id, f.sequence_id, f.frame_num,
-                         f.seq_num_frames, f.timestamp, f.width, f.height, status,
+                         f.seq_num_frames, f.timestamp, width, height, status,
                          f.failure.reason if f.failure else ("video: not processed yet" if status == "skipped" else None),
                          f.duplicate_of))
         with self.transaction():
@@ -278,6 +279,7 @@ class Journal:
                 " ON CONFLICT(path) DO UPDATE SET deployment_id=excluded.deployment_id,"
                 " sequence_id=excluded.sequence_id, frame_num=excluded.frame_num,"
                 " seq_num_frames=excluded.seq_num_frames, timestamp=excluded.timestamp,"
+                " width=excluded.width, height=excluded.height,"  # journals that kept the stored size get upright
                 # a changed file (new content) is processed again; an unchanged one keeps its results
                 " status=CASE WHEN media.content_hash IS excluded.content_hash AND media.status IN ('done','failed')"
                 "             THEN media.status ELSE excluded.status END,"

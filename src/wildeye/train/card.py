@@ -53,7 +53,7 @@ def write_outputs(folder: Path, model: Any, config: Any, prepared: Any, summary:
     writer.writerows(prepared.skipped)
     write_bytes_atomic(folder / "skipped.csv", buf.getvalue().encode("utf-8"))
     write_bytes_atomic(folder / "train_config.yaml",
-                       yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True).encode())
+                       yaml.safe_dump(config.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True).encode())
     plots = {}
     split = "test" if "test" in scores else "val" if "val" in scores else None
     if split:
@@ -70,7 +70,7 @@ def write_outputs(folder: Path, model: Any, config: Any, prepared: Any, summary:
     save_package(folder, model, labels, architecture=config.model.architecture, input_size=prep["input_size"],
                  mean=prep["mean"], std=prep["std"], interpolation=prep["interpolation"],
                  crop_padding=config.data.padding if config.data.crop == "boxes" else 0.0,
-                 thresholds=summary["thresholds"], metrics=package_metrics(summary),
+                 thresholds=summary["thresholds"], taxonomy=summary.get("taxonomy"), metrics=package_metrics(summary),
                  timm_kwargs=config.model.timm_kwargs, training_data_hash=summary["data_hash"], overwrite=True)
 
 
@@ -95,6 +95,7 @@ def model_card(summary: dict[str, Any], config: Any) -> str:
         lines.append(f"| {label} | {c['train']} | {c['val']} | {c['test']} |")
     lines.append(f"| **all** | {data['items']['train']} | {data['items']['val']} | {data['items']['test']} |")
     lines += ["", "Sources: " + ", ".join(f"{k} ({v} items)" for k, v in data["sources"].items()), ""]
+    lines += _taxonomy_lines(labels, summary.get("taxonomy") or {}, summary.get("taxonomy_missing") or [])
     for split, m in summary["evaluation"].items():
         extra = "".join(f", top-{k} {m[f'top{k}_accuracy']:.3f}" for k in (3, 5) if f"top{k}_accuracy" in m)
         lines += [f"## Metrics, {split} split ({m['n']} crops)", "",
@@ -125,6 +126,21 @@ def model_card(summary: dict[str, Any], config: Any) -> str:
               "Plots: confusion_matrix.png, pr_curves.png. Everything measured: metrics.json. "
               "Config: train_config.yaml.", ""]
     return "\n".join(lines)
+
+
+def _taxonomy_lines(labels: list[str], taxonomy: dict[str, str], missing: list[str]) -> list[str]:
+    """What each class is, as exports will name it (model.json `taxonomy`)."""
+    from wildeye.labels import parse
+
+    lines = ["## Taxonomy", "", "| class | scientific name | rank | taxonomy string |", "|---|---|---|---|"]
+    for label in labels:
+        taxon = taxonomy.get(label)
+        parsed = parse(taxon) if taxon else None
+        lines.append(f"| {label} | {(parsed.scientific_name or '–') if parsed else '–'} | "
+                     f"{(parsed.rank or '–') if parsed else '–'} | {f'`{taxon}`' if taxon else '–'} |")
+    if missing:
+        lines += ["", "No taxonomy for " + ", ".join(missing) + ": give it in the train config's classes.taxonomy."]
+    return lines + [""]
 
 
 def _num(value: Any) -> str:

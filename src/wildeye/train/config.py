@@ -112,6 +112,34 @@ class DataSection(_Strict):
         return value
 
 
+class TaxonFields(_Strict):
+    """One class's taxonomy, field by field (any may be left out): the ranks of SpeciesNet's taxonomy string, or a
+    scientific name with its rank. Ranks missing here are looked up in the taxonomy file by the scientific name."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    scientific_name: Optional[str] = Field(None, description="latin name, e.g. Panthera uncia or Felidae")
+    rank: Optional[Literal["class", "order", "family", "genus", "species"]] = Field(
+        None, description="rank of scientific_name; null: species for two words")
+    common_name: Optional[str] = Field(None, description="English name; null: the class label itself")
+    id: Optional[str] = Field(None, description="taxon ID, e.g. SpeciesNet's uuid or a GBIF key")
+    class_: Optional[str] = Field(None, alias="class")
+    order: Optional[str] = None
+    family: Optional[str] = None
+    genus: Optional[str] = None
+    species: Optional[str] = Field(None, description="the species epithet (uncia), not the binomial")
+
+    @model_validator(mode="after")
+    def _some_taxon(self) -> TaxonFields:
+        if not (self.scientific_name or self.class_ or self.order or self.family or self.genus):
+            raise ValueError("give scientific_name or at least one of class, order, family, genus")
+        for value in (self.scientific_name, self.common_name, self.id, self.class_, self.order, self.family,
+                      self.genus, self.species):
+            if value is not None and ";" in value:
+                raise ValueError(f"{value!r}: taxonomy fields cannot hold ';'")
+        return self
+
+
 class ClassesSection(_Strict):
     names: Optional[list[str]] = Field(None, description="the model's labels, in output order; null: every label found")
     map: dict[str, Optional[str]] = Field(default_factory=dict, description=(
@@ -119,6 +147,13 @@ class ClassesSection(_Strict):
     drop: list[str] = Field(default_factory=list, description="source labels left out entirely")
     other: Optional[str] = Field("other", description=(
         "class that every label not in names becomes; null: such labels are dropped"))
+    taxonomy: dict[str, Union[str, TaxonFields]] = Field(default_factory=dict, description=(
+        "class -> its taxonomy, written into the package: a SpeciesNet taxonomy string "
+        "(uuid;class;order;family;genus;species;common name), a scientific name (Panthera uncia), or fields "
+        "(scientific_name, rank, common_name, id, class, order, family, genus, species)"))
+    taxonomy_file: Optional[str] = Field(None, description=(
+        "SpeciesNet taxonomy_release.txt (or a SpeciesNet model folder) where classes not in `taxonomy` are "
+        "looked up by common or scientific name; null: the SpeciesNet model in wildeye's model cache, if any"))
 
     @model_validator(mode="after")
     def _consistent(self) -> ClassesSection:
@@ -134,6 +169,10 @@ class ClassesSection(_Strict):
             for source, target in self.map.items():
                 if target is not None and normalize_label(target) not in known:
                     raise ValueError(f"map: {source!r} -> {target!r}, which is not in names")
+        for label, value in self.taxonomy.items():
+            if isinstance(value, str) and (not value.strip() or (";" in value and value.count(";") != 6)):
+                raise ValueError(f"taxonomy: {label!r} -> {value!r} is neither a scientific name nor a taxonomy "
+                                 "string of 7 ';'-separated fields")
         return self
 
 
@@ -251,7 +290,8 @@ def resolve_paths(config: TrainConfig, base: Path) -> TrainConfig:
         p = Path(value).expanduser()
         return str(p if p.is_absolute() else (base / p).resolve())
 
-    data = config.model_dump()
+    data = config.model_dump(by_alias=True)
+    data["classes"]["taxonomy_file"] = absolute(data["classes"]["taxonomy_file"])
     for source in data["data"]["sources"]:
         for key in ("path", "images"):
             if source.get(key):

@@ -23,6 +23,7 @@ from wildeye.atomic import write_bytes_atomic
 from wildeye.errors import ConfigError, WildeyeError
 from wildeye.train import data as D
 from wildeye.train.config import TrainConfig, normalize_label
+from wildeye.train.taxonomy import label_taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +288,7 @@ def train(config: TrainConfig, *, resume: bool = False, on_batch: Callable[[int,
     t = config.train
     torch.manual_seed(t.seed)
     model, init = build_model(config, len(labels))
+    taxonomy = label_taxonomy(labels, config.classes)  # before training: a missing taxon is said at once
     prep = preprocessing(model, config, init)
     model.to(device)
 
@@ -410,6 +412,8 @@ def train(config: TrainConfig, *, resume: bool = False, on_batch: Callable[[int,
         "calibration": calibration,
         "thresholds": thresholds,
         "fallback": fallback,
+        "taxonomy": taxonomy.taxonomy,
+        "taxonomy_missing": taxonomy.missing,
         "preprocessing": {**prep, "crop_padding": config.data.padding},
         "train_images_per_s": _mean([r["images_per_s"] for r in state["history"]]),
         "elapsed_s": round(time.perf_counter() - started, 1),
