@@ -79,10 +79,11 @@ def test_run_writes_journal_decisions_and_megadetector_json(tmp_path, models):
     # synced for review (FiftyOne's own database, in the test's temp dir): one sample per processed frame
     assert result["outputs"]["fiftyone"] == "wildeye-card"
     count = subprocess.run([sys.executable, "-c", "import fiftyone as fo; ds = fo.load_dataset('wildeye-card');"
-                            "print(len(ds), ds.count('detections.detections'))"], capture_output=True, text=True,
+                            "print(len(ds), ds.count('detections.detections'),"
+                            " ds.count('low_confidence_detections.detections'))"], capture_output=True, text=True,
                            env={**os.environ, "FIFTYONE_DATABASE_VALIDATION": "false"}, timeout=240)
-    samples, boxes = map(int, count.stdout.split()[-2:])
-    assert samples == 7 and boxes == sum(len(im["detections"] or []) for im in doc["images"])
+    samples, shown, low = map(int, count.stdout.split()[-3:])
+    assert samples == 7 and shown + low == sum(len(im["detections"] or []) for im in doc["images"])
     journal = sqlite3.connect(Path(result["out"]) / "journal.sqlite")
     n_dets = journal.execute("SELECT COUNT(*) FROM detections").fetchone()[0]
     assert n_dets == sum(len(im["detections"] or []) for im in doc["images"])
