@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from clihelp import run_cli, run_json
 from imagegen import write_frame
+from terminal import check_one_display, run_on_terminal
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
 
@@ -158,6 +159,22 @@ def test_kill_9_then_resume_processes_each_frame_exactly_once(tmp_path, models):
     clean = json.loads((clean_out / "megadetector.json").read_text())["images"]
     resumed = json.loads((out / "megadetector.json").read_text())["images"]
     assert clean == resumed
+
+
+def test_progress_is_one_display_with_a_row_per_stage(tmp_path, models):
+    """Scan and detect bars used to be two live displays redrawing one terminal line in turn."""
+    detector, _ = models
+    source = make_card(tmp_path / "card")
+    args = ("run", source, "--detector", detector, "--classifier", "none", "--workers", "0", "--no-fiftyone")
+    code, stdout, drawn = run_on_terminal(*args)
+    assert code == 1, drawn[-3000:]
+    assert drawn.count("\x1b[?25l") == 1  # one live display (each hides the cursor while it draws) …
+    assert check_one_display(drawn, ("scanning", "detecting")) > 0  # … a row per stage, in order
+    assert "7 of 8 media processed" in stdout
+    code, stdout, drawn = run_on_terminal(*args, "--json")  # machine output: no bars, even on a terminal
+    assert json.loads(stdout)["processed"] == 7 and "scanning" not in drawn and "\x1b[" not in drawn
+    code, _, drawn = run_on_terminal(*args, "-q")
+    assert code == 1 and "detecting" not in drawn and "\x1b[" not in drawn
 
 
 def test_offline_without_models_says_how_to_import(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from clihelp import run_cli, run_json
 from imagegen import write_frame
+from terminal import check_one_display, run_on_terminal
 
 from wildeye.ingest.manifest import Manifest, ScanSettings
 from wildeye.ingest.scan import scan, summarize
@@ -315,6 +316,20 @@ def test_cli_summary_json_manifest_and_exit_codes(tmp_path):
     (tmp_path / "cam1" / "bad.jpg").write_bytes(b"")
     assert run_cli("scan", tmp_path, "-q").returncode == 1  # finished, but an input failed
     assert (tmp_path / "wildeye" / "manifest.json").is_file()  # default output folder
+
+
+def test_progress_is_drawn_on_a_terminal_only(tmp_path):
+    for i in range(3):
+        write_frame(tmp_path / "cam1" / f"IMG_{i:04d}.JPG", T0 + timedelta(seconds=i), seed=i)
+    code, stdout, drawn = run_on_terminal("scan", tmp_path, "--out", tmp_path / "out")
+    assert code == 0 and "3 media files" in stdout
+    assert drawn.count("\x1b[?25l") == 1 and check_one_display(drawn, ("scanning",)) > 0
+    assert "3/3" in drawn
+    for quiet in ("--json", "-q"):  # machine output and quiet runs: no bars, even on a terminal
+        code, _, drawn = run_on_terminal("scan", tmp_path, "--out", tmp_path / "out", quiet)
+        assert code == 0 and "scanning" not in drawn and "\x1b[" not in drawn
+    piped = run_cli("scan", tmp_path, "--out", tmp_path / "out")  # stderr a pipe (a log): no bars
+    assert piped.returncode == 0 and "\x1b[" not in piped.stderr and "scanning" not in piped.stderr
 
 
 @pytest.mark.parametrize(

@@ -6,24 +6,67 @@ import sys
 from contextlib import contextmanager
 
 
-@contextmanager
-def progress_bar(description: str, enabled: bool = True, unit: str = "files"):
-    """Yields a callback(done, total). Draws on stderr only when it is a terminal, so logs and pipes stay clean."""
-    if not enabled or not sys.stderr.isatty():
-        yield lambda done, total: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+class StageProgress:
+    """One live progress display on stderr with a row per stage (scanning, detecting, ...), so stages that run
+    one after another never redraw over each other's line. Draws only when enabled and stderr is a terminal:
+    quiet runs, `--json`, logs and pipes get no bars.
 
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
-    with Progress(*columns, transient=True, console=_console(stderr=True)) as progress:
-        task = progress.add_task(description, total=None, rate="")
+        with StageProgress(enabled=not quiet) as stages:
+            scan(..., on_progress=stages.callback("scanning"))
+            detect(..., on_progress=stages.callback("detecting", unit="images"))
+
+    A stage's row appears at its first update and stays (complete) while later stages run; the display is
+    cleared when the block ends, before the summary is printed.
+    """
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled and sys.stderr.isatty()
+        self._progress = None
+
+    def __enter__(self) -> "StageProgress":
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            columns = [TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+            self._progress = Progress(*columns, transient=True, console=_console(stderr=True))
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def callback(self, description: str, unit: str = "files"):
+        """A callback(done, total) for one stage; its row is added to the display at the first call."""
+        if not self.enabled:
+            return lambda done, total: None
+        task = None
 
         def update(done: int, total: int) -> None:
-            speed = progress.tasks[0].speed
-            progress.update(task, completed=done, total=total, rate=f"{speed:,.0f} {unit}/s" if speed else "")
+            nonlocal task
+            progress = self._progress
+            if progress is None:
+                return
+            if task is None:
+                task = progress.add_task(description, total=total, rate="")
+            speed = progress.tasks[task].speed
+            progress.update(task, completed=done, total=total, rate=f"{_rate(speed)} {unit}/s" if speed else "")
 
-        yield update
+        return update
+
+
+def _rate(speed: float) -> str:
+    """0.42, 3.1, 250: a CPU detector does well under one image a second, a scan thousands of files."""
+    return f"{speed:,.0f}" if speed >= 100 else f"{speed:.1f}" if speed >= 10 else f"{speed:.2f}"
+
+
+@contextmanager
+def progress_bar(description: str, enabled: bool = True, unit: str = "files"):
+    """Yields a callback(done, total) for a single stage (a StageProgress with one row)."""
+    with StageProgress(enabled) as stages:
+        yield stages.callback(description, unit)
 
 
 def print_scan_summary(summary: dict, manifest_path: str, details: list[tuple[str, str, str]], verbose: bool) -> None:

@@ -38,8 +38,8 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
     ensure_writable(out)
     settings = ScanSettings(sequence_gap_s=sequence_gap, full_hash=full_hash, workers=threads,
                             deployments_csv=str(deployments_csv.resolve()) if deployments_csv else None)
-    with ui.progress_bar("scanning", enabled=not obj["quiet"]) as advance:
-        manifest = run_scan(source, settings, out_dir=out, on_progress=advance)
+    with ui.StageProgress(enabled=not obj["quiet"] and not as_json) as stages:
+        manifest = run_scan(source, settings, out_dir=out, on_progress=stages.callback("scanning"))
     if not manifest.files:
         raise NothingToDo(f"no images or videos found in {source}", "check that the card is mounted and the path is right")
     manifest_path = out / MANIFEST_NAME
