@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import struct
@@ -316,6 +317,30 @@ def test_cli_summary_json_manifest_and_exit_codes(tmp_path):
     (tmp_path / "cam1" / "bad.jpg").write_bytes(b"")
     assert run_cli("scan", tmp_path, "-q").returncode == 1  # finished, but an input failed
     assert (tmp_path / "wildeye" / "manifest.json").is_file()  # default output folder
+
+
+def test_summary_names_the_first_failed_files_and_lists_all_in_failed_csv(tmp_path):
+    write_frame(tmp_path / "cam1" / "IMG_0000.JPG", T0)
+    for i in range(7):
+        (tmp_path / "cam1" / f"BAD_{i}.JPG").write_bytes(b"" if i % 2 else b"not a picture at all\n")
+    out = tmp_path / "out"
+    proc = run_cli("scan", tmp_path, "--out", out)
+    assert proc.returncode == 1
+    with open(out / "failed.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["path"] for r in rows] == [f"cam1/BAD_{i}.JPG" for i in range(7)]
+    assert {r["stage"] for r in rows} == {"scan"} and "text" in rows[0]["reason"] and "empty" in rows[1]["reason"]
+    named = [line for line in proc.stdout.splitlines() if line.startswith("failed cam1/")]
+    assert named == [f"failed {r['path']}: {r['reason']} (scan)" for r in rows[:5]]  # the first 5, with reasons
+    assert "… and 2 more" in proc.stdout and f"failed files (7): {out / 'failed.csv'}" in proc.stdout
+    code, summary = run_json("scan", tmp_path, "--out", out)
+    assert code == 1 and summary["failed_list"] == str(out / "failed.csv")
+    assert summary["failed_files"] == [{"path": r["path"], "stage": "scan", "reason": r["reason"]} for r in rows[:5]]
+    for i in range(7):  # fixed: no failures, no stale list
+        (tmp_path / "cam1" / f"BAD_{i}.JPG").unlink()
+    code, summary = run_json("scan", tmp_path, "--out", out)
+    assert code == 0 and summary["failed_files"] == [] and summary["failed_list"] is None
+    assert not (out / "failed.csv").exists()
 
 
 def test_progress_is_drawn_on_a_terminal_only(tmp_path):

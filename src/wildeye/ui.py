@@ -94,12 +94,11 @@ def print_scan_summary(summary: dict, manifest_path: str, details: list[tuple[st
             console.print(f"{title}: " + ", ".join(f"{code} {n}" for code, n in counts.items()))
     for skipped in summary["skipped_folders"]:
         console.print(f"[yellow]skipped folder[/] {skipped['path']}: {skipped['reason']}")
-    shown = details if verbose else [d for d in details if d[0] == "failed"][:20]
-    for level, path, reason in shown:
-        colour = "red" if level == "failed" else "yellow"
-        console.print(f"[{colour}]{level}[/] {path}: {reason}", highlight=False)
-    if not verbose and len([d for d in details if d[0] == "failed"]) > 20:
-        console.print("… more failures in the manifest (or use -v)")
+    if verbose:
+        for level, path, reason in details:
+            colour = "red" if level == "failed" else "yellow"
+            console.print(f"[{colour}]{level}[/] {path}: {reason}", highlight=False)
+    _print_failed_files(console, summary, summary["failed"], named=not verbose)
     console.print(f"manifest: {manifest_path}")
 
 
@@ -121,6 +120,7 @@ def print_run_summary(result: dict, verbose: bool) -> None:
                   f"needs review {result['needs_review']}")
     if result.get("failures"):
         console.print("failed: " + ", ".join(f"{reason} {n}" for reason, n in result["failures"].items()))
+    _print_failed_files(console, result, result["failed"])
     for hook in result.get("on_sighting", []):
         if hook["returncode"] != 0:
             console.print(f"[yellow]--on-sighting failed[/] for {hook['sequence_id']}: {hook['stderr'].strip()}")
@@ -138,6 +138,20 @@ def print_run_summary(result: dict, verbose: bool) -> None:
     for name, path in result["outputs"].items():
         console.print(f"{name}: {path}")
     console.print(f"journal: {result['out']}/journal.sqlite; log: {result['log']}")
+
+
+def _print_failed_files(console, summary: dict, failed: int, named: bool = True) -> None:
+    """The first failed files with their reasons, and where the full list is (OUT/failed.csv)."""
+    if not failed:
+        return
+    files = summary.get("failed_files") or []
+    if named:
+        for f in files:
+            console.print(f"[red]failed[/] {f['path']}: {f['reason']} ({f['stage']})", highlight=False)
+        if failed > len(files):
+            console.print(f"… and {failed - len(files)} more", highlight=False)
+    if summary.get("failed_list"):
+        console.print(f"failed files ({failed}): {summary['failed_list']}", highlight=False)
 
 
 def _display(label: str) -> str:

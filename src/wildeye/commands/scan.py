@@ -29,6 +29,7 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
          full_hash: bool, threads: int, as_json: bool) -> int:
     """Scan an SD-card dump: media, EXIF, hashes, deployments, sequences; writes OUT/manifest.json."""
     from wildeye import ui
+    from wildeye.app.failures import FailedFile, failure_summary
     from wildeye.ingest.manifest import MANIFEST_NAME, ScanSettings
     from wildeye.ingest.scan import scan as run_scan
     from wildeye.ingest.scan import summarize
@@ -46,6 +47,8 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
     manifest.write(manifest_path)
     summary = summarize(manifest)
     summary["manifest"] = str(manifest_path)
+    summary.update(failure_summary(out, [FailedFile(r.path, "scan", r.failure.reason)
+                                         for r in manifest.files if r.failure]))
     if as_json:
         click.echo(json.dumps(summary, indent=1))
     elif not obj["quiet"]:
