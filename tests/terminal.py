@@ -22,16 +22,17 @@ from typing import Iterator
 CSI = re.compile(r"\x1b\[([?0-9;]*)([@-~])")
 
 
-def run_on_terminal(*args, env=None, timeout=300, rows: int = 40, columns: int = 140):
-    """(returncode, stdout text, everything drawn on the terminal as text). stdout stays a pipe, as when a
-    summary is redirected; stderr is the terminal."""
+def run_on_terminal(*args, code: str | None = None, env=None, timeout=300, rows: int = 40, columns: int = 140):
+    """`wildeye ARGS` (or `python -c CODE ARGS`) -> (returncode, stdout text, everything drawn on the terminal as
+    text). stdout stays a pipe, as when a summary is redirected; stderr is the terminal."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     full_env = {**os.environ, "FIFTYONE_DO_NOT_TRACK": "true", "COLUMNS": str(columns), "TERM": "xterm-256color",
                 **(env or {})}
     for name in ("NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
         full_env.pop(name, None)
-    proc = subprocess.Popen([sys.executable, "-m", "wildeye", *map(str, args)], stdin=subprocess.DEVNULL,
+    command = ["-c", code] if code is not None else ["-m", "wildeye"]
+    proc = subprocess.Popen([sys.executable, *command, *map(str, args)], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=slave, env=full_env)
     os.close(slave)
     chunks: list[bytes] = []
@@ -102,6 +103,14 @@ def screens(drawn: str) -> Iterator[list[str]]:
             else:
                 line.append(ch)
             col += 1
+
+
+def final_screen(drawn: str) -> list[str]:
+    """What the terminal shows once everything is drawn."""
+    last = [""]
+    for last in screens(drawn):
+        pass
+    return last
 
 
 def check_one_display(drawn: str, stages: tuple[str, ...]) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from clihelp import run_cli, run_json
 from imagegen import write_frame
-from terminal import check_one_display, run_on_terminal
+from terminal import check_one_display, final_screen, run_on_terminal
 
 from wildeye.ingest.manifest import Manifest, ScanSettings
 from wildeye.ingest.scan import scan, summarize
@@ -355,6 +355,29 @@ def test_progress_is_drawn_on_a_terminal_only(tmp_path):
         assert code == 0 and "scanning" not in drawn and "\x1b[" not in drawn
     piped = run_cli("scan", tmp_path, "--out", tmp_path / "out")  # stderr a pipe (a log): no bars
     assert piped.returncode == 0 and "\x1b[" not in piped.stderr and "scanning" not in piped.stderr
+
+
+LOG_DURING_PROGRESS = """
+import logging, time
+from wildeye.commands.options import configure_logging
+from wildeye.ui import StageProgress
+configure_logging({"quiet": False, "verbose": 0})  # as the CLI does: a handler on the real stderr
+with StageProgress() as stages:
+    scan, detect = stages.callback("scanning"), stages.callback("detecting", unit="images")
+    for i in range(1, 4):
+        scan(i, 3); time.sleep(0.15)
+    logging.getLogger("wildeye.test").warning("the frame IMG_0002.JPG is odd")
+    for i in range(1, 4):
+        detect(i, 3); time.sleep(0.15)
+"""
+
+
+def test_a_log_line_during_progress_prints_above_the_display():
+    code, _, drawn = run_on_terminal(code=LOG_DURING_PROGRESS)
+    assert code == 0, drawn
+    assert check_one_display(drawn, ("scanning", "detecting")) > 0
+    screen = [line for line in final_screen(drawn) if line.strip()]
+    assert screen == ["WARNING wildeye.test: the frame IMG_0002.JPG is odd"], screen  # whole, on its own line
 
 
 @pytest.mark.parametrize(

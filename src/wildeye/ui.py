@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import contextmanager
 
@@ -22,6 +23,7 @@ class StageProgress:
     def __init__(self, enabled: bool = True):
         self.enabled = enabled and sys.stderr.isatty()
         self._progress = None
+        self._handlers: list[logging.StreamHandler] = []
 
     def __enter__(self) -> "StageProgress":
         if self.enabled:
@@ -30,12 +32,19 @@ class StageProgress:
             columns = [TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
             self._progress = Progress(*columns, transient=True, console=_console(stderr=True))
-            self._progress.start()
+            stderr = sys.stderr
+            self._progress.start()  # stderr now goes through the display, printed above its rows
+            self._handlers = [h for h in logging.getLogger().handlers
+                              if isinstance(h, logging.StreamHandler) and h.stream is stderr]
+            for handler in self._handlers:  # log lines too (a handler keeps the stream it was made with)
+                handler.setStream(sys.stderr)
         return self
 
     def __exit__(self, *exc) -> None:
         if self._progress is not None:
             self._progress.stop()
+            for handler in self._handlers:
+                handler.setStream(sys.stderr)
             self._progress = None
 
     def callback(self, description: str, unit: str = "files"):
