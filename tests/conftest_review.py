@@ -59,8 +59,8 @@ def fo_script(env: dict, code: str, timeout: int = 180):
     return json.loads(line[len("RESULT "):])
 
 
-def synthetic_run(root: Path, card: str, frames: int = 40, images: bool = False) -> Path:
+def synthetic_run(root: Path, card: str, frames: int = 40, images: bool = False, **kwargs) -> Path:
     """A run folder for SD card `card` (its dataset: wildeye-<card>) without running models."""
     from wildeye.review.synthetic import make_synthetic_run
 
-    return make_synthetic_run(root / f"{card}-out", root / card, frames=frames, images=images)
+    return make_synthetic_run(root / f"{card}-out", root / card, frames=frames, images=images, **kwargs)

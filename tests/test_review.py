@@ -34,6 +34,7 @@ s = ds.match(F("media_path") == "cam01/DCIM/IMG_000000.JPG").first()
 det = s.detections.detections[0]
 result = {
     "boxes": ds.count("detections.detections"), "needs_review": ds.count_values("needs_review").get(True, 0),
+    "low": ds.count("low_confidence_detections.detections"),
     "label": s.prediction.label, "taxonomy": s.prediction.taxonomy, "source": s.prediction.source,
     "det": [det.label, det.species, det.taxonomy, det.bounding_box],
     "captured_at": type(s.captured_at).__name__, "captured": s.captured_at.isoformat(),
@@ -49,7 +50,7 @@ result = {
     "blank_scores": ds.load_saved_view("low-confidence-blanks").values("prediction.confidence"),
 }
 """)
-    assert got["boxes"] == n_boxes and got["needs_review"] == needs_review
+    assert got["boxes"] + got["low"] == n_boxes and got["low"] > 0 and got["needs_review"] == needs_review
     assert got["label"] == "snow leopard" and got["taxonomy"].endswith(";panthera;uncia;snow leopard")
     assert got["source"] == "classifier"
     assert got["det"][0] == "animal" and got["det"][1] == "snow leopard" and got["det"][2] == got["taxonomy"]
@@ -105,7 +106,7 @@ result = {"n": len(ds), "boxes": ds.count("detections.detections"),
           "distinct_paths": len(set(ds.values("filepath")))}
 """)
     with Journal.open(out, write=False) as journal:
-        n_boxes = sum(len(v) for v in journal.detections().values())
+        n_boxes = sum(len(v) for v in journal.detections().values() for d in v if d.conf >= 0.2)
     assert got["n"] == 30 and got["distinct_paths"] == 30 and got["boxes"] == n_boxes  # nothing duplicated
     assert got["gt"] == ["blue sheep", "tashi"] and got["reviewed"] is True
     assert got["notes"] == "two animals behind the rock"
@@ -152,6 +153,55 @@ result = {"keys": ds.list_evaluations(), "fo_accuracy": res.metrics()["accuracy"
     table = wildeye(fo_env, "evaluate", "--out", out)
     assert table.returncode == 0, table.stderr
     assert "precision" in table.stdout and "blue sheep" in table.stdout and "Confusion matrix" in table.stdout
+
+
+def test_shown_boxes_rest_on_the_label_and_the_threshold():
+    from wildeye.records import BoxDecision, Detection
+    from wildeye.review.dataset import shown_box
+
+    named = BoxDecision("a;mammalia;carnivora;felidae;panthera;uncia;snow leopard", 0.9, "classifier")
+    blank = BoxDecision("blank", 0.995, "classifier", counted=False)
+    animal = BoxDecision("animal", 0.3, "classifier+rollup_to_kingdom", counted=False)
+    box = lambda conf, decision=None: Detection("animal", conf, (0.1, 0.1, 0.2, 0.2), [], decision)  # noqa: E731
+    assert shown_box(box(0.6), 0.5) and not shown_box(box(0.4), 0.5) and shown_box(box(0.4), 0.3)
+    assert shown_box(box(0.5), 0.5)  # at the threshold counts, as in the ensemble
+    assert not shown_box(box(0.9, blank), 0.2)  # the classifier called it blank
+    assert shown_box(box(0.15, named), 0.2)  # a weak box the label rests on (the ensemble counted it)
+    assert not shown_box(box(0.15, animal), 0.2) and shown_box(box(0.25, animal), 0.2)
+
+
+def test_boxes_split_at_the_runs_detection_threshold(tmp_path, fo_env):
+    from wildeye.records import Detection
+
+    out = synthetic_run(tmp_path, "sdcard-t", frames=50, detection_threshold=0.5)
+    leopard, empty = "cam01/DCIM/IMG_000000.JPG", "cam01/DCIM/IMG_000040.JPG"
+    with Journal.open(out) as journal:  # boxes without decisions, on either side of the run's 0.5
+        assert journal.decisions()[empty].label == "blank"
+        journal.record_batch(1, {leopard: [Detection("animal", 0.6, (0.1, 0.1, 0.2, 0.2)),
+                                           Detection("animal", 0.4, (0.5, 0.5, 0.2, 0.2))],
+                                 empty: [Detection("animal", 0.7, (0.1, 0.1, 0.2, 0.2))]}, {})
+        faint = sum(1 for v in journal.detections().values() for d in v if d.conf < 0.5 and d.decision is None)
+    summary = wildeye_json(fo_env, "review", "sync", "--out", out)
+    assert summary["detection_threshold"] == 0.5
+    got = fo_script(fo_env, f"""
+ds = fo.load_dataset("wildeye-sdcard-t")
+s = ds.match(F("media_path") == "{leopard}").first()
+blank = ds.match(F("prediction.label") == "blank")
+result = {{"shown": [d.confidence for d in s.detections.detections],
+          "low": [d.confidence for d in s.low_confidence_detections.detections],
+          "blank_frames": len(blank), "blank_shown": blank.count("detections.detections"),
+          "blank_low": blank.count("low_confidence_detections.detections"),
+          "low_total": ds.count("low_confidence_detections.detections"),
+          "active": [ds.app_config.active_fields.exclude, ds.app_config.active_fields.paths],
+          "read_only": [ds.get_field("low_confidence_detections").read_only,
+                        ds.label_schemas["low_confidence_detections"].get("read_only")],
+          "instructions": ds.info["review_instructions"]}}
+""")
+    assert got["shown"] == [0.6] and got["low"] == [0.4]
+    assert got["blank_frames"] > 0 and got["blank_shown"] == 0 and got["blank_low"] > 0  # blank: no box by default
+    assert got["low_total"] == faint + 1  # the 0.7 box of the frame called blank is there too
+    assert got["active"] == [True, ["low_confidence_detections"]]  # unticked in the App until a reviewer ticks it
+    assert got["read_only"] == [True, True] and "below 0.50" in got["instructions"]
 
 
 def test_pull_withdraws_corrections_cleared_in_the_app_and_audits_them(tmp_path, fo_env):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from clihelp import run_cli, run_json
 from imagegen import write_frame
+from terminal import check_one_display, run_on_terminal
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
 
@@ -37,6 +39,8 @@ def make_card(root: Path, frames: int = 6) -> Path:
     (root / "cam1" / "DCIM" / "100MEDIA" / "IMG_9998.JPG").write_bytes(b"")
     good = (root / "cam1" / "DCIM" / "100MEDIA" / "IMG_0000.JPG").read_bytes()
     (root / "cam1" / "DCIM" / "100MEDIA" / "IMG_9999.JPG").write_bytes(good[: len(good) // 2])
+    if frames > 1:  # a corrupt JPEG: its header passes the scan, it has no image data to decode
+        (root / "cam1" / "DCIM" / "100MEDIA" / "IMG_9997.JPG").write_bytes(good[: good.index(b"\xff\xda")])
     return root
 
 
@@ -72,22 +76,33 @@ def test_run_writes_journal_decisions_and_megadetector_json(tmp_path, models):
     detector, classifier = models
     source = make_card(tmp_path / "card")
     code, result = run_json("run", source, "--detector", detector, "--classifier", classifier, "--workers", "0")
-    assert code == 1  # finished, but one input failed
-    assert result["images"] == 8 and result["processed"] == 7 and result["failed"] == 1
-    assert result["frames_this_run"] == 7
+    assert code == 1  # finished, but inputs failed
+    assert result["images"] == 9 and result["processed"] == 7 and result["failed"] == 2
+    assert result["frames_this_run"] == 8
+    corrupt, empty = "cam1/DCIM/100MEDIA/IMG_9997.JPG", "cam1/DCIM/100MEDIA/IMG_9998.JPG"
+    # the summary names the failed files, with the stage and reason, and points to the full list
+    assert [(f["path"], f["stage"]) for f in result["failed_files"]] == [(corrupt, "detect"), (empty, "scan")]
+    assert result["failed_files"][0]["reason"].startswith("image could not be decoded")
+    assert result["failed_list"] == str(Path(result["out"]) / "failed.csv")
+    with open(result["failed_list"], newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["path"], r["stage"]) for r in rows] == [(corrupt, "detect"), (empty, "scan")]
+    assert rows[1]["reason"].startswith("file is empty")
     doc = json.loads(Path(result["outputs"]["megadetector_json"]).read_text())
     check_megadetector_format(doc)
     files = {im["file"]: im for im in doc["images"]}
     assert files["cam1/DCIM/100MEDIA/IMG_9998.JPG"]["failure"].startswith("file is empty")
+    assert files[corrupt]["failure"] and files[corrupt]["detections"] is None
     assert files["cam1/DCIM/100MEDIA/IMG_9999.JPG"]["detections"] is not None  # truncated: processed, as MD does
     assert doc["info"]["detector"] == "tiny_md.pt" and doc["info"]["classifier"]
     # synced for review (FiftyOne's own database, in the test's temp dir): one sample per processed frame
     assert result["outputs"]["fiftyone"] == "wildeye-card"
     count = subprocess.run([sys.executable, "-c", "import fiftyone as fo; ds = fo.load_dataset('wildeye-card');"
-                            "print(len(ds), ds.count('detections.detections'))"], capture_output=True, text=True,
+                            "print(len(ds), ds.count('detections.detections'),"
+                            " ds.count('low_confidence_detections.detections'))"], capture_output=True, text=True,
                            env={**os.environ, "FIFTYONE_DATABASE_VALIDATION": "false"}, timeout=240)
-    samples, boxes = map(int, count.stdout.split()[-2:])
-    assert samples == 7 and boxes == sum(len(im["detections"] or []) for im in doc["images"])
+    samples, shown, low = map(int, count.stdout.split()[-3:])
+    assert samples == 7 and shown + low == sum(len(im["detections"] or []) for im in doc["images"])
     journal = sqlite3.connect(Path(result["out"]) / "journal.sqlite")
     n_dets = journal.execute("SELECT COUNT(*) FROM detections").fetchone()[0]
     assert n_dets == sum(len(im["detections"] or []) for im in doc["images"])
@@ -105,6 +120,7 @@ def test_run_writes_journal_decisions_and_megadetector_json(tmp_path, models):
     code, again = run_json("run", source, "--detector", detector, "--classifier", classifier, "--workers", "0",
                            "--no-fiftyone")
     assert again["frames_this_run"] == 0 and again["processed"] == 7
+    assert again["failed_files"] == result["failed_files"]  # failed in an earlier run: still named
     assert journal.execute("SELECT COUNT(*) FROM detections").fetchone()[0] == n_dets
 
     # other models on a journal with results: refuse, say how to proceed
@@ -162,6 +178,24 @@ def test_kill_9_then_resume_processes_each_frame_exactly_once(tmp_path, models):
     clean = json.loads((clean_out / "megadetector.json").read_text())["images"]
     resumed = json.loads((out / "megadetector.json").read_text())["images"]
     assert clean == resumed
+
+
+def test_progress_is_one_display_with_a_row_per_stage(tmp_path, models):
+    """Scan and detect bars used to be two live displays redrawing one terminal line in turn."""
+    detector, _ = models
+    source = make_card(tmp_path / "card")
+    args = ("run", source, "--detector", detector, "--classifier", "none", "--workers", "0", "--no-fiftyone")
+    code, stdout, drawn = run_on_terminal(*args)
+    assert code == 1, drawn[-3000:]
+    assert drawn.count("\x1b[?25l") == 1  # one live display (each hides the cursor while it draws) …
+    assert check_one_display(drawn, ("scanning", "detecting")) > 0  # … a row per stage, in order
+    assert "7 of 9 media processed" in stdout
+    assert "failed cam1/DCIM/100MEDIA/IMG_9997.JPG: image could not be decoded" in stdout  # named, with reason
+    assert f"failed files (2): {source / 'wildeye' / 'failed.csv'}" in stdout
+    code, stdout, drawn = run_on_terminal(*args, "--json")  # machine output: no bars, even on a terminal
+    assert json.loads(stdout)["processed"] == 7 and "scanning" not in drawn and "\x1b[" not in drawn
+    code, _, drawn = run_on_terminal(*args, "-q")
+    assert code == 1 and "detecting" not in drawn and "\x1b[" not in drawn
 
 
 def test_offline_without_models_says_how_to_import(tmp_path):

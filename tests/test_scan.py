@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import struct
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from clihelp import run_cli, run_json
 from imagegen import write_frame
+from terminal import check_one_display, final_screen, run_on_terminal
 
 from wildeye.ingest.manifest import Manifest, ScanSettings
 from wildeye.ingest.scan import scan, summarize
@@ -315,6 +317,67 @@ def test_cli_summary_json_manifest_and_exit_codes(tmp_path):
     (tmp_path / "cam1" / "bad.jpg").write_bytes(b"")
     assert run_cli("scan", tmp_path, "-q").returncode == 1  # finished, but an input failed
     assert (tmp_path / "wildeye" / "manifest.json").is_file()  # default output folder
+
+
+def test_summary_names_the_first_failed_files_and_lists_all_in_failed_csv(tmp_path):
+    write_frame(tmp_path / "cam1" / "IMG_0000.JPG", T0)
+    for i in range(7):
+        (tmp_path / "cam1" / f"BAD_{i}.JPG").write_bytes(b"" if i % 2 else b"not a picture at all\n")
+    out = tmp_path / "out"
+    proc = run_cli("scan", tmp_path, "--out", out)
+    assert proc.returncode == 1
+    with open(out / "failed.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["path"] for r in rows] == [f"cam1/BAD_{i}.JPG" for i in range(7)]
+    assert {r["stage"] for r in rows} == {"scan"} and "text" in rows[0]["reason"] and "empty" in rows[1]["reason"]
+    named = [line for line in proc.stdout.splitlines() if line.startswith("failed cam1/")]
+    assert named == [f"failed {r['path']}: {r['reason']} (scan)" for r in rows[:5]]  # the first 5, with reasons
+    assert "… and 2 more" in proc.stdout and f"failed files (7): {out / 'failed.csv'}" in proc.stdout
+    code, summary = run_json("scan", tmp_path, "--out", out)
+    assert code == 1 and summary["failed_list"] == str(out / "failed.csv")
+    assert summary["failed_files"] == [{"path": r["path"], "stage": "scan", "reason": r["reason"]} for r in rows[:5]]
+    for i in range(7):  # fixed: no failures, no stale list
+        (tmp_path / "cam1" / f"BAD_{i}.JPG").unlink()
+    code, summary = run_json("scan", tmp_path, "--out", out)
+    assert code == 0 and summary["failed_files"] == [] and summary["failed_list"] is None
+    assert not (out / "failed.csv").exists()
+
+
+def test_progress_is_drawn_on_a_terminal_only(tmp_path):
+    for i in range(3):
+        write_frame(tmp_path / "cam1" / f"IMG_{i:04d}.JPG", T0 + timedelta(seconds=i), seed=i)
+    code, stdout, drawn = run_on_terminal("scan", tmp_path, "--out", tmp_path / "out")
+    assert code == 0 and "3 media files" in stdout
+    assert drawn.count("\x1b[?25l") == 1 and check_one_display(drawn, ("scanning",)) > 0
+    assert "3/3" in drawn
+    for quiet in ("--json", "-q"):  # machine output and quiet runs: no bars, even on a terminal
+        code, _, drawn = run_on_terminal("scan", tmp_path, "--out", tmp_path / "out", quiet)
+        assert code == 0 and "scanning" not in drawn and "\x1b[" not in drawn
+    piped = run_cli("scan", tmp_path, "--out", tmp_path / "out")  # stderr a pipe (a log): no bars
+    assert piped.returncode == 0 and "\x1b[" not in piped.stderr and "scanning" not in piped.stderr
+
+
+LOG_DURING_PROGRESS = """
+import logging, time
+from wildeye.commands.options import configure_logging
+from wildeye.ui import StageProgress
+configure_logging({"quiet": False, "verbose": 0})  # as the CLI does: a handler on the real stderr
+with StageProgress() as stages:
+    scan, detect = stages.callback("scanning"), stages.callback("detecting", unit="images")
+    for i in range(1, 4):
+        scan(i, 3); time.sleep(0.15)
+    logging.getLogger("wildeye.test").warning("the frame IMG_0002.JPG is odd")
+    for i in range(1, 4):
+        detect(i, 3); time.sleep(0.15)
+"""
+
+
+def test_a_log_line_during_progress_prints_above_the_display():
+    code, _, drawn = run_on_terminal(code=LOG_DURING_PROGRESS)
+    assert code == 0, drawn
+    assert check_one_display(drawn, ("scanning", "detecting")) > 0
+    screen = [line for line in final_screen(drawn) if line.strip()]
+    assert screen == ["WARNING wildeye.test: the frame IMG_0002.JPG is odd"], screen  # whole, on its own line
 
 
 @pytest.mark.parametrize(

@@ -2,28 +2,80 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import contextmanager
 
 
-@contextmanager
-def progress_bar(description: str, enabled: bool = True, unit: str = "files"):
-    """Yields a callback(done, total). Draws on stderr only when it is a terminal, so logs and pipes stay clean."""
-    if not enabled or not sys.stderr.isatty():
-        yield lambda done, total: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+class StageProgress:
+    """One live progress display on stderr with a row per stage (scanning, detecting, ...), so stages that run
+    one after another never redraw over each other's line. Draws only when enabled and stderr is a terminal:
+    quiet runs, `--json`, logs and pipes get no bars.
 
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
-    with Progress(*columns, transient=True, console=_console(stderr=True)) as progress:
-        task = progress.add_task(description, total=None, rate="")
+        with StageProgress(enabled=not quiet) as stages:
+            scan(..., on_progress=stages.callback("scanning"))
+            detect(..., on_progress=stages.callback("detecting", unit="images"))
+
+    A stage's row appears at its first update and stays (complete) while later stages run; the display is
+    cleared when the block ends, before the summary is printed.
+    """
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled and sys.stderr.isatty()
+        self._progress = None
+        self._handlers: list[logging.StreamHandler] = []
+
+    def __enter__(self) -> "StageProgress":
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            columns = [TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+            self._progress = Progress(*columns, transient=True, console=_console(stderr=True))
+            stderr = sys.stderr
+            self._progress.start()  # stderr now goes through the display, printed above its rows
+            self._handlers = [h for h in logging.getLogger().handlers
+                              if isinstance(h, logging.StreamHandler) and h.stream is stderr]
+            for handler in self._handlers:  # log lines too (a handler keeps the stream it was made with)
+                handler.setStream(sys.stderr)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            for handler in self._handlers:
+                handler.setStream(sys.stderr)
+            self._progress = None
+
+    def callback(self, description: str, unit: str = "files"):
+        """A callback(done, total) for one stage; its row is added to the display at the first call."""
+        if not self.enabled:
+            return lambda done, total: None
+        task = None
 
         def update(done: int, total: int) -> None:
-            speed = progress.tasks[0].speed
-            progress.update(task, completed=done, total=total, rate=f"{speed:,.0f} {unit}/s" if speed else "")
+            nonlocal task
+            progress = self._progress
+            if progress is None:
+                return
+            if task is None:
+                task = progress.add_task(description, total=total, rate="")
+            speed = progress.tasks[task].speed
+            progress.update(task, completed=done, total=total, rate=f"{_rate(speed)} {unit}/s" if speed else "")
 
-        yield update
+        return update
+
+
+def _rate(speed: float) -> str:
+    """0.42, 3.1, 250: a CPU detector does well under one image a second, a scan thousands of files."""
+    return f"{speed:,.0f}" if speed >= 100 else f"{speed:.1f}" if speed >= 10 else f"{speed:.2f}"
+
+
+@contextmanager
+def progress_bar(description: str, enabled: bool = True, unit: str = "files"):
+    """Yields a callback(done, total) for a single stage (a StageProgress with one row)."""
+    with StageProgress(enabled) as stages:
+        yield stages.callback(description, unit)
 
 
 def print_scan_summary(summary: dict, manifest_path: str, details: list[tuple[str, str, str]], verbose: bool) -> None:
@@ -51,12 +103,11 @@ def print_scan_summary(summary: dict, manifest_path: str, details: list[tuple[st
             console.print(f"{title}: " + ", ".join(f"{code} {n}" for code, n in counts.items()))
     for skipped in summary["skipped_folders"]:
         console.print(f"[yellow]skipped folder[/] {skipped['path']}: {skipped['reason']}")
-    shown = details if verbose else [d for d in details if d[0] == "failed"][:20]
-    for level, path, reason in shown:
-        colour = "red" if level == "failed" else "yellow"
-        console.print(f"[{colour}]{level}[/] {path}: {reason}", highlight=False)
-    if not verbose and len([d for d in details if d[0] == "failed"]) > 20:
-        console.print("… more failures in the manifest (or use -v)")
+    if verbose:
+        for level, path, reason in details:
+            colour = "red" if level == "failed" else "yellow"
+            console.print(f"[{colour}]{level}[/] {path}: {reason}", highlight=False)
+    _print_failed_files(console, summary, summary["failed"], named=not verbose)
     console.print(f"manifest: {manifest_path}")
 
 
@@ -78,6 +129,7 @@ def print_run_summary(result: dict, verbose: bool) -> None:
                   f"needs review {result['needs_review']}")
     if result.get("failures"):
         console.print("failed: " + ", ".join(f"{reason} {n}" for reason, n in result["failures"].items()))
+    _print_failed_files(console, result, result["failed"])
     for hook in result.get("on_sighting", []):
         if hook["returncode"] != 0:
             console.print(f"[yellow]--on-sighting failed[/] for {hook['sequence_id']}: {hook['stderr'].strip()}")
@@ -95,6 +147,20 @@ def print_run_summary(result: dict, verbose: bool) -> None:
     for name, path in result["outputs"].items():
         console.print(f"{name}: {path}")
     console.print(f"journal: {result['out']}/journal.sqlite; log: {result['log']}")
+
+
+def _print_failed_files(console, summary: dict, failed: int, named: bool = True) -> None:
+    """The first failed files with their reasons, and where the full list is (OUT/failed.csv)."""
+    if not failed:
+        return
+    files = summary.get("failed_files") or []
+    if named:
+        for f in files:
+            console.print(f"[red]failed[/] {f['path']}: {f['reason']} ({f['stage']})", highlight=False)
+        if failed > len(files):
+            console.print(f"… and {failed - len(files)} more", highlight=False)
+    if summary.get("failed_list"):
+        console.print(f"failed files ({failed}): {summary['failed_list']}", highlight=False)
 
 
 def _display(label: str) -> str:

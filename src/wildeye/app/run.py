@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from wildeye.app.alerts import new_sightings, notify
+from wildeye.app.failures import FailedFile, failure_summary
 from wildeye.atomic import write_json_atomic
 from wildeye.config import FALLBACK_DETECTION_THRESHOLD, RunConfig, resolve_decode
 from wildeye.errors import ConfigError, NothingToDo, WildeyeError
@@ -164,9 +165,12 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                 log.close()
         summary = summarize_results(journal)
         failures = journal.failure_counts()
+        scan_failed = {f.path for f in manifest.files if f.failure}
+        failed = [FailedFile(m.path, "scan" if m.path in scan_failed else "detect", m.failure or "unknown")
+                  for m in journal.media() if m.status == "failed"]
     summary.update(frames_this_run=len(pending), seconds=round(time.perf_counter() - started, 2),
-                   failures=failures, new_sightings=[vars(s) for s in sightings], on_sighting=hooks,
-                   log=str(log.path))
+                   failures=failures, **failure_summary(out_dir, failed),
+                   new_sightings=[vars(s) for s in sightings], on_sighting=hooks, log=str(log.path))
     return RunOutcome(out_dir=out_dir, summary=summary, times=pipeline.times.as_dict(), models=models.info,
                       outputs=outputs)
 

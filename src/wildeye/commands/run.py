@@ -73,11 +73,11 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
     ensure_writable(out)
     settings = ScanSettings(sequence_gap_s=config.scan.sequence_gap, deployments_csv=config.scan.deployments)
     quiet = obj["quiet"]
-    with ui.progress_bar("scanning", enabled=not quiet) as on_scan, \
-            ui.progress_bar("detecting", enabled=not quiet, unit="images") as on_progress:
+    with ui.StageProgress(enabled=not quiet and not as_json) as stages:  # one display: a row per stage
         outcome = run_pipeline(source, out, config, settings, rerun=rerun, wait=config.wait,
                                on_sighting=config.after_run.on_sighting, report=config.after_run.report,
-                               on_scan=on_scan, on_progress=on_progress)
+                               on_scan=stages.callback("scanning"),
+                               on_progress=stages.callback("detecting", unit="images"))
     result = {**outcome.summary, "times": outcome.times, "models": outcome.models, "outputs": outcome.outputs,
               "out": str(out)}
     if as_json:

@@ -29,6 +29,7 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
          full_hash: bool, threads: int, as_json: bool) -> int:
     """Scan an SD-card dump: media, EXIF, hashes, deployments, sequences; writes OUT/manifest.json."""
     from wildeye import ui
+    from wildeye.app.failures import FailedFile, failure_summary
     from wildeye.ingest.manifest import MANIFEST_NAME, ScanSettings
     from wildeye.ingest.scan import scan as run_scan
     from wildeye.ingest.scan import summarize
@@ -38,14 +39,16 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
     ensure_writable(out)
     settings = ScanSettings(sequence_gap_s=sequence_gap, full_hash=full_hash, workers=threads,
                             deployments_csv=str(deployments_csv.resolve()) if deployments_csv else None)
-    with ui.progress_bar("scanning", enabled=not obj["quiet"]) as advance:
-        manifest = run_scan(source, settings, out_dir=out, on_progress=advance)
+    with ui.StageProgress(enabled=not obj["quiet"] and not as_json) as stages:
+        manifest = run_scan(source, settings, out_dir=out, on_progress=stages.callback("scanning"))
     if not manifest.files:
         raise NothingToDo(f"no images or videos found in {source}", "check that the card is mounted and the path is right")
     manifest_path = out / MANIFEST_NAME
     manifest.write(manifest_path)
     summary = summarize(manifest)
     summary["manifest"] = str(manifest_path)
+    summary.update(failure_summary(out, [FailedFile(r.path, "scan", r.failure.reason)
+                                         for r in manifest.files if r.failure]))
     if as_json:
         click.echo(json.dumps(summary, indent=1))
     elif not obj["quiet"]:

@@ -6,6 +6,10 @@ samples, no duplicate boxes) and leaves human fields (ground_truth, ground_truth
 any field a reviewer added) exactly as they were. Machine fields are read-only in the App, so a reviewer's
 edits go into the human fields, where `wildeye review pull` finds them.
 
+Boxes are split at the run's detection threshold (read from the journal): `detections` holds the boxes the
+frame's label rests on, `low_confidence_detections` the rest (MegaDetector keeps boxes down to 0.005), which
+the App leaves off until a reviewer ticks it; a frame called blank shows no box by default.
+
 Writes are bulk: new samples are added with their file path only, then every machine field of a sample is
 set in one update, all updates in one bulk write through the dataset's own writer (one database operation per
 sample; per-field `set_values(key_field="filepath")` costs one per sample and field, ~6x slower at 50,000).
@@ -19,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 
 from wildeye.errors import WildeyeError
-from wildeye.review.fields import (GROUND_TRUTH, GROUND_TRUTH_BOXES, HUMAN_FIELDS, MACHINE_FIELDS,  # noqa: F401
-                                   REVIEWED, VERIFIED_TAG, WRONG_TAG)
+from wildeye.review.fields import (GROUND_TRUTH, GROUND_TRUTH_BOXES, HUMAN_FIELDS,  # noqa: F401
+                                   LOW_CONFIDENCE_DETECTIONS, MACHINE_FIELDS, REVIEWED, VERIFIED_TAG, WRONG_TAG)
 
 
 def default_dataset_name(out_dir: Path) -> str:
@@ -54,7 +58,8 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
     dataset = fo.Dataset(name, persistent=True) if created else fo.load_dataset(name)
     _declare_fields(fo, dataset)
 
-    values = _machine_values(media, detections, decisions, deployments, models, source, ensemble)
+    values = _machine_values(media, detections, decisions, deployments, models, source, ensemble,
+                             detection_threshold)
     paths = list(values["media_path"])
     existing = set(dataset.values("filepath"))
     new = [p for p in paths if p not in existing]
@@ -69,15 +74,17 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
         labels |= {d["species"] for v in values["detections"].values() if v for d in v["detections"]
                    if d.get("species")}
         prepare_review(dataset, labels=sorted(labels), flagship=ensemble.cfg.flagship_species,
-                       review_threshold=ensemble.cfg.review_threshold)
+                       review_threshold=ensemble.cfg.review_threshold, detection_threshold=detection_threshold)
     dataset.info.update({"detection_threshold": detection_threshold,
                          "review_threshold": ensemble.cfg.review_threshold, "wildeye_out_dir": str(out_dir.resolve()),
                          "wildeye_source": str(source),
                          "wildeye_synced_at": datetime.now().astimezone().isoformat(timespec="seconds")})
     dataset.save()
     seconds = time.perf_counter() - started
+    shown = sum(len(v["detections"]) for v in values["detections"].values())
     return {"dataset": name, "created": created, "samples": len(dataset), "added": len(new),
             "updated": len(paths) - len(new), "stale": stale, "detections": sum(len(v) for v in detections.values()),
+            "shown_detections": shown, "detection_threshold": detection_threshold,
             "needs_review": sum(1 for p in decisions.values() if p.needs_review), "read_s": round(read_s, 3),
             "seconds": round(seconds, 3), "samples_per_s": round(len(paths) / seconds, 1) if seconds else None,
             "out": str(out_dir)}
@@ -142,7 +149,19 @@ def _ensemble(run_config: dict):
 # --- building values in database form --------------------------------------------------------------------
 
 
-def _machine_values(media, detections, decisions, deployments, models, source: Path, ensemble) -> dict:
+def shown_box(detection, threshold: float) -> bool:
+    """Whether a box belongs in `detections` (the default field) rather than LOW_CONFIDENCE_DETECTIONS: a box at
+    or above the run's detection threshold that the classifier did not call blank, or a weaker box the ensemble
+    counted for the frame's label (the classifier named it, as SpeciesNet's ensemble allows). A frame called blank
+    shows none (see _machine_values)."""
+    decision = detection.decision
+    if decision is not None and decision.counted:
+        return True
+    return detection.conf >= threshold and (decision is None or decision.label != "blank")
+
+
+def _machine_values(media, detections, decisions, deployments, models, source: Path, ensemble,
+                    detection_threshold: float) -> dict:
     from bson import ObjectId
 
     from wildeye.labels import display_name
@@ -169,7 +188,9 @@ def _machine_values(media, detections, decisions, deployments, models, source: P
         columns["metadata"][key] = ({"_cls": "ImageMetadata", "width": m.width, "height": m.height}
                                     if m.width and m.height else None)
         flagship = False
-        boxes = []
+        pred = decisions.get(m.path)
+        blank = pred is not None and pred.label == "blank"
+        boxes, faint = [], []
         for d in detections.get(m.path, []):
             box = {"_id": ObjectId(), "_cls": "Detection", "tags": [], "label": d.category,
                    "bounding_box": list(d.bbox), "confidence": d.conf}
@@ -177,9 +198,9 @@ def _machine_values(media, detections, decisions, deployments, models, source: P
                 box.update(species=name_of(d.decision.label), species_score=float(d.decision.score),
                            taxonomy=d.decision.label)
                 flagship = flagship or (d.decision.counted and is_flagship(d.decision.label))
-            boxes.append(box)
+            (boxes if not blank and shown_box(d, detection_threshold) else faint).append(box)
         columns["detections"][key] = {"_cls": "Detections", "detections": boxes}
-        pred = decisions.get(m.path)
+        columns[LOW_CONFIDENCE_DETECTIONS][key] = {"_cls": "Detections", "detections": faint}
         if pred is not None:
             columns["prediction"][key] = {"_id": ObjectId(), "_cls": "Classification", "tags": [],
                                           "label": name_of(pred.label), "confidence": float(pred.score),
@@ -228,6 +249,10 @@ def _declare_fields(fo, dataset) -> None:
         ("detections.detections.species", fo.StringField, {}),
         ("detections.detections.species_score", fo.FloatField, {}),
         ("detections.detections.taxonomy", fo.StringField, {}),
+        (LOW_CONFIDENCE_DETECTIONS, fo.EmbeddedDocumentField, {"embedded_doc_type": fo.Detections}),
+        (f"{LOW_CONFIDENCE_DETECTIONS}.detections.species", fo.StringField, {}),
+        (f"{LOW_CONFIDENCE_DETECTIONS}.detections.species_score", fo.FloatField, {}),
+        (f"{LOW_CONFIDENCE_DETECTIONS}.detections.taxonomy", fo.StringField, {}),
         ("prediction", fo.EmbeddedDocumentField, {"embedded_doc_type": fo.Classification}),
         ("prediction.source", fo.StringField, {}),
         ("prediction.taxonomy", fo.StringField, {}),

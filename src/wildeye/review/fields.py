@@ -12,6 +12,11 @@ REVIEWED = "reviewed"  # human: the reviewer has looked at this frame
 HUMAN_FIELDS = (GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED)
 VERIFIED_TAG, WRONG_TAG = "verified", "wrong"
 
+# Machine boxes: `detections` holds the boxes the frame's label rests on (at or above the run's detection
+# threshold), LOW_CONFIDENCE_DETECTIONS the rest, off in the App until a reviewer switches it on.
+LOW_CONFIDENCE_DETECTIONS = "low_confidence_detections"
+
 # Written by sync only, read-only in the App.
-MACHINE_FIELDS = ("media_path", "metadata", "detections", "prediction", "deployment", "sequence_id", "frame_num",
-                  "captured_at", "location", "needs_review", "review_reasons", "flagship", "models")
+MACHINE_FIELDS = ("media_path", "metadata", "detections", LOW_CONFIDENCE_DETECTIONS, "prediction", "deployment",
+                  "sequence_id", "frame_num", "captured_at", "location", "needs_review", "review_reasons", "flagship",
+                  "models")

@@ -19,8 +19,9 @@ SPECIES = (SNOW_LEOPARD, BLUE_SHEEP, RED_FOX)
 
 
 def make_synthetic_run(out_dir: Path, source: Path, frames: int = 100, deployments: int = 2, burst: int = 5,
-                       images: bool = False, seed: int = 0) -> Path:
-    """Write out_dir/journal.sqlite and out_dir/manifest.json describing `frames` frames under source."""
+                       images: bool = False, seed: int = 0, detection_threshold: float | None = None) -> Path:
+    """Write out_dir/journal.sqlite and out_dir/manifest.json describing `frames` frames under source;
+    `detection_threshold` goes into the run's config (else readers use the fallback)."""
     from wildeye import __version__
     from wildeye.records import BoxDecision, Detection, Prediction
     from wildeye.ingest.manifest import DeploymentInfo, Manifest, MediaFile, ScanSettings
@@ -76,7 +77,10 @@ def make_synthetic_run(out_dir: Path, source: Path, frames: int = 100, deploymen
     with Journal.open(out_dir) as journal:
         journal.set_meta("source", str(source.resolve()))
         journal.add_media(files)
-        run_id = journal.start_run({"ensemble": {"flagship_species": ["snow leopard"]}}, models)
+        ensemble = {"flagship_species": ["snow leopard"]}
+        if detection_threshold is not None:
+            ensemble["detection_threshold"] = detection_threshold
+        run_id = journal.start_run({"ensemble": ensemble}, models)
         journal.record_batch(run_id, done, {})
         journal.write_decisions(decisions)
         journal.finish_run(run_id, "finished", {"frames": frames})

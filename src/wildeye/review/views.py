@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from wildeye.review.fields import GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED, VERIFIED_TAG, WRONG_TAG
+from wildeye.review.fields import (GROUND_TRUTH, GROUND_TRUTH_BOXES, LOW_CONFIDENCE_DETECTIONS, REVIEWED,
+                                   VERIFIED_TAG, WRONG_TAG)
 
 NEEDS_REVIEW, FLAGSHIP, LOW_CONFIDENCE_BLANKS, SEQUENCES = "needs-review", "flagship", "low-confidence-blanks", "sequences"
 BASE_CLASSES = ("blank", "human", "vehicle", "animal", "unknown")
@@ -43,8 +44,10 @@ def review_views(dataset, flagship: list[str] | None = None, review_threshold: f
     return views
 
 
-def prepare_review(dataset, labels: list[str], flagship: list[str], review_threshold: float) -> list[str]:
-    """Saved views, the annotation schema and review instructions; safe to call on every sync."""
+def prepare_review(dataset, labels: list[str], flagship: list[str], review_threshold: float,
+                   detection_threshold: float | None = None) -> list[str]:
+    """Saved views, the annotation schema, the App's default fields and review instructions; safe to call on
+    every sync."""
     saved = []
     for name, (view, description) in review_views(dataset, flagship, review_threshold).items():
         dataset.save_view(name, view, description=description, overwrite=True)
@@ -53,13 +56,32 @@ def prepare_review(dataset, labels: list[str], flagship: list[str], review_thres
     dataset.classes = {**dataset.classes, GROUND_TRUTH: classes, GROUND_TRUTH_BOXES: classes}
     dataset.set_label_schemas(label_schemas(dataset, classes))
     dataset.activate_label_schemas([GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED])
+    hide_by_default(dataset, LOW_CONFIDENCE_DETECTIONS)
+    below = f" below {detection_threshold:.2f}" if detection_threshold is not None else ""
     dataset.info["review_instructions"] = (
         f"Open the '{NEEDS_REVIEW}' view. Set '{GROUND_TRUTH}' to the species you see (and draw boxes in "
         f"'{GROUND_TRUTH_BOXES}' when the machine boxes are wrong); tag a sample '{VERIFIED_TAG}' when the "
-        f"prediction is right, '{WRONG_TAG}' when it is wrong. Then run `wildeye review pull`.")
+        f"prediction is right, '{WRONG_TAG}' when it is wrong. Then run `wildeye review pull`. Boxes{below} are in "
+        f"'{LOW_CONFIDENCE_DETECTIONS}': tick it in the sidebar to see them (e.g. on frames called blank).")
     dataset.info["review_tags"] = [VERIFIED_TAG, WRONG_TAG]
     dataset.save()
     return saved
+
+
+def hide_by_default(dataset, field: str) -> None:
+    """Leave `field` unticked in the App's sidebar when a dataset opens (its default active fields); a reviewer
+    ticks it to see it. Other fields keep the App's own default, or what the dataset already sets."""
+    import fiftyone as fo
+
+    active = dataset.app_config.active_fields
+    if active is None:
+        active = fo.ActiveFields(exclude=True, paths=[field])
+    elif active.exclude:
+        if field not in active.paths:
+            active.paths = [*active.paths, field]
+    else:
+        active.paths = [p for p in active.paths if p != field]
+    dataset.app_config.active_fields = active
 
 
 def class_list(labels, flagship) -> list[str]:
@@ -76,4 +98,5 @@ def label_schemas(dataset, classes: list[str]) -> dict:
     schemas[REVIEWED] = {"type": "bool", "component": "toggle"}
     schemas["prediction"] = {"type": "classification", "read_only": True}
     schemas["detections"] = {"type": "detections", "read_only": True}
+    schemas[LOW_CONFIDENCE_DETECTIONS] = {"type": "detections", "read_only": True}
     return schemas
