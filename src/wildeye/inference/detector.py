@@ -24,6 +24,7 @@ the same boxes) and bit-for-bit what MegaDetector computes for it.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ from wildeye.records import Detection
 
 __all__ = [
     "DEFAULT_IMAGE_SIZE", "DEFAULT_CONF_FLOOR", "NMS_IOU", "MAX_DETECTIONS", "PAD_COLOR", "CLASS_NAMES",
-    "Letterboxed", "letterbox", "prepare", "nms", "scale_boxes", "to_detections", "Detector",
+    "Letterboxed", "letterbox", "prepare", "letterbox_tensor", "resize_linear", "prepare_tensor", "stack_inputs",
+    "nms", "scale_boxes", "to_detections", "Detector",
 ]
 
 DEFAULT_IMAGE_SIZE = 1280  # MegaDetector's default when a model file carries no image size (MDv5a/b)
@@ -58,14 +60,19 @@ CLASS_NAMES = ("animal", "person", "vehicle")  # model class index -> MegaDetect
 
 @dataclass
 class Letterboxed:
-    """One frame ready for the network: HxWx3 uint8 RGB at model input size, and the size it came from."""
+    """One frame ready for the network: uint8 RGB at model input size, and the size it came from.
 
-    image: np.ndarray
+    `image` is HxWx3 (numpy, from `prepare`) or 3xHxW (a torch tensor on the model's device, from `prepare_tensor`).
+    """
+
+    image: np.ndarray | torch.Tensor
     source_shape: tuple[int, int]  # (height, width) of the frame the boxes are normalised to
 
     @property
     def input_shape(self) -> tuple[int, int]:
-        return self.image.shape[0], self.image.shape[1]
+        if isinstance(self.image, np.ndarray):
+            return self.image.shape[0], self.image.shape[1]
+        return int(self.image.shape[-2]), int(self.image.shape[-1])
 
 
 def letterbox(image: np.ndarray, new_shape: int | tuple[int, int], *, stride: int = 32, auto: bool = True,
@@ -76,6 +83,15 @@ def letterbox(image: np.ndarray, new_shape: int | tuple[int, int], *, stride: in
     `new_shape` itself.
     """
     shape = image.shape[:2]
+    new_unpad, (top, bottom, left, right) = _letterbox_geometry(shape, new_shape, stride, auto, scaleup)
+    if shape[::-1] != new_unpad:
+        image = cv2.resize(image, new_unpad, interpolation=cv2.INTER_LINEAR)
+    return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(color, color, color))
+
+
+def _letterbox_geometry(shape: tuple[int, int], new_shape: int | tuple[int, int], stride: int, auto: bool,
+                        scaleup: bool) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """YOLOv5's letterbox arithmetic: the resized (width, height) and the (top, bottom, left, right) padding."""
     if isinstance(new_shape, int):
         new_shape = (new_shape, new_shape)
     r = min(new_shape[0] / shape[0], new_shape[1] / shape[1])
@@ -86,11 +102,7 @@ def letterbox(image: np.ndarray, new_shape: int | tuple[int, int], *, stride: in
     if auto:
         dw, dh = dw % stride, dh % stride
     dw, dh = dw / 2, dh / 2
-    if shape[::-1] != new_unpad:
-        image = cv2.resize(image, new_unpad, interpolation=cv2.INTER_LINEAR)
-    top, bottom = round(dh - 0.1), round(dh + 0.1)
-    left, right = round(dw - 0.1), round(dw + 0.1)
-    return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(color, color, color))
+    return new_unpad, (round(dh - 0.1), round(dh + 0.1), round(dw - 0.1), round(dw + 0.1))
 
 
 def _as_rgb(image) -> np.ndarray:
@@ -117,6 +129,103 @@ def prepare(image: np.ndarray, image_size: int, stride: int, *, square: bool = F
     rgb = _as_rgb(image)
     boxed = letterbox(rgb, image_size, stride=stride, auto=not square, scaleup=True)
     return Letterboxed(boxed, (rgb.shape[0], rgb.shape[1]))
+
+
+# --- the same on the model's device (decode: device) -----------------------------------------------------
+
+_COEF_BITS = 11  # OpenCV's INTER_RESIZE_COEF_BITS: bilinear weights are 11-bit fixed point for 8-bit images
+
+
+@functools.lru_cache(maxsize=64)
+def _linear_taps(src: int, dst: int, edge: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Source indices and fixed-point weights of OpenCV's bilinear resize along one axis.
+
+    OpenCV (imgproc/src/resize.cpp, resizeGeneric's coefficient loop): the source position is computed in float32,
+    `(d + 0.5) * scale - 0.5`, floored; weights `1 - f` and `f` are rounded to 11 bits. Horizontally (`edge`) a
+    position left of the first pixel or at/after the last takes that pixel alone; vertically the row indices are
+    clamped and the weights kept.
+    """
+    scale = src / dst  # a double, as OpenCV's scale_x/scale_y
+    f = ((np.arange(dst, dtype=np.float64) + 0.5) * scale - 0.5).astype(np.float32)
+    s = np.floor(f).astype(np.int64)
+    f = (f - s.astype(np.float32)).astype(np.float32)
+    if edge:
+        low, high = s < 0, s >= src - 1
+        f[low], s[low] = 0, 0
+        f[high], s[high] = 0, src - 1
+    one = np.float32(1 << _COEF_BITS)
+    w0 = np.rint((np.float32(1) - f) * one).astype(np.int32)  # saturate_cast<short>: round half to even
+    w1 = np.rint(f * one).astype(np.int32)
+    return np.clip(s, 0, src - 1), np.clip(s + 1, 0, src - 1), w0, w1
+
+
+def resize_linear(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """OpenCV's `cv2.resize(..., interpolation=INTER_LINEAR)` for uint8 N x C x H x W tensors, bit for bit, with
+    integer torch ops on any device.
+
+    The fixed-point path OpenCV takes for 8-bit images (imgproc/src/resize.cpp): a horizontal pass
+    `S[x0] * a0 + S[x1] * a1` with 11-bit weights (HResizeLinear), then a vertical pass rounded as its SIMD kernel
+    does (VResizeLinearVec_32s8u: `((r0 >> 4) * b0 >> 16) + ((r1 >> 4) * b1 >> 16)`, then `+ 2 >> 2`, saturated).
+    tests/test_device_letterbox.py checks it against the installed cv2 on real frames and random shapes.
+    """
+    if images.dtype != torch.uint8 or images.ndim != 4:
+        raise ValueError(f"expected uint8 N x C x H x W images, got {images.dtype} {tuple(images.shape)}")
+    src_h, src_w = int(images.shape[-2]), int(images.shape[-1])
+    device = images.device
+    y0, y1, b0, b1 = (torch.from_numpy(v).to(device) for v in _linear_taps(src_h, height, False))
+    x0, x1, a0, a1 = (torch.from_numpy(v).to(device) for v in _linear_taps(src_w, width, True))
+
+    def pass_(rows: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """One source row per output row: horizontal pass, then `(. >> 4) * b >> 16` (int32, in place)."""
+        left = rows.index_select(3, x0).to(torch.int32).mul_(a0)
+        left.add_(rows.index_select(3, x1).to(torch.int32).mul_(a1))
+        return left.bitwise_right_shift_(4).mul_(weight.view(-1, 1)).bitwise_right_shift_(16)
+
+    out = pass_(images.index_select(2, y0), b0).add_(pass_(images.index_select(2, y1), b1))
+    return out.add_(2).bitwise_right_shift_(2).clamp_(0, 255).to(torch.uint8)
+
+
+def letterbox_tensor(images: torch.Tensor, new_shape: int | tuple[int, int], *, stride: int = 32, auto: bool = True,
+                     scaleup: bool = True, color: int = PAD_COLOR) -> torch.Tensor:
+    """`letterbox` for a batch of same-size uint8 N x 3 x H x W frames on their device: the same arithmetic, OpenCV's
+    resize (`resize_linear`) and YOLOv5's grey 114 padding, so the pixels equal `letterbox`'s."""
+    shape = (int(images.shape[-2]), int(images.shape[-1]))
+    (new_w, new_h), (top, bottom, left, right) = _letterbox_geometry(shape, new_shape, stride, auto, scaleup)
+    resized = images if (new_h, new_w) == shape else resize_linear(images, new_h, new_w)
+    out = torch.full((images.shape[0], images.shape[1], new_h + top + bottom, new_w + left + right), color,
+                     dtype=torch.uint8, device=images.device)
+    out[..., top:top + new_h, left:left + new_w] = resized
+    return out
+
+
+def prepare_tensor(images: Sequence[torch.Tensor], image_size: int, stride: int, *,
+                   square: bool = False) -> list[Letterboxed]:
+    """`prepare` for upright 3 x H x W uint8 RGB tensors (on the model's device): frames of one size are letterboxed
+    in one batched call; the results stay on the device."""
+    out: list[Letterboxed | None] = [None] * len(images)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for index, image in enumerate(images):
+        if image.dtype != torch.uint8 or image.ndim != 3 or image.shape[0] != 3 or min(image.shape[1:]) < 1:
+            raise ValueError(f"image {index}: expected a uint8 3 x H x W tensor, got {image.dtype} "
+                             f"{tuple(image.shape)}")
+        by_shape.setdefault(tuple(image.shape), []).append(index)
+    for shape, indices in by_shape.items():
+        boxed = letterbox_tensor(torch.stack([images[i] for i in indices]), image_size, stride=stride,
+                                 auto=not square, scaleup=True)
+        for i, one in zip(indices, boxed):
+            out[i] = Letterboxed(one, (int(shape[1]), int(shape[2])))
+    return out  # type: ignore[return-value]
+
+
+def stack_inputs(images: Sequence[np.ndarray | torch.Tensor], device) -> torch.Tensor:
+    """Letterboxed frames of one shape as one uint8 N x 3 x H x W tensor on `device`: HxWx3 host arrays through
+    pinned memory on CUDA (an asynchronous copy), 3xHxW tensors already there stacked where they are."""
+    if images and isinstance(images[0], torch.Tensor):
+        return torch.stack(list(images)).to(device)
+    batch = torch.from_numpy(np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2)))
+    if torch.device(device).type == "cuda":
+        batch = batch.pin_memory()
+    return batch.to(device, non_blocking=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -314,6 +423,10 @@ class Detector:
     def prepare(self, image: np.ndarray) -> Letterboxed:
         return prepare(image, self.image_size, self.letterbox_stride, square=self.square)
 
+    def prepare_tensor(self, images: Sequence[torch.Tensor]) -> list[Letterboxed]:
+        """`prepare` for 3 x H x W uint8 tensors on the model's device (decode: device)."""
+        return prepare_tensor(images, self.image_size, self.letterbox_stride, square=self.square)
+
     def preparer(self):
         """A picklable `prepare` for DataLoader workers (they letterbox while the network runs)."""
         import functools
@@ -346,9 +459,9 @@ class Detector:
                     results[i] = to_detections(det, shape, items[i].source_shape, self.conf_floor)
         return results  # type: ignore[return-value]
 
-    def predict(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+    def predict(self, images: Sequence[np.ndarray | torch.Tensor]) -> torch.Tensor:
         """Raw network output (batch, boxes, 8) in float32 for letterboxed frames of one shape."""
-        batch = torch.from_numpy(np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2)))
+        batch = stack_inputs(images, self.device)
         with torch.inference_mode():
             x = batch.to(self.device, non_blocking=True).float() / 255.0
             if self.half:
