@@ -29,8 +29,9 @@ def box(label, conf=0.9, bbox=(0.1, 0.2, 0.3, 0.4), score=0.95, category=None):
 
 
 def make_run(root: Path, deployments: list[dict], frames: list[tuple], humans=(), images=False,
-             config: dict | None = None) -> Path:
-    """frames: (path, deployment, timestamp, [box(...)]); decisions follow the ensemble's shape."""
+             config: dict | None = None, models: dict | None = None) -> Path:
+    """frames: (path, deployment, timestamp, [box(...)]); decisions follow the ensemble's shape. models: what the
+    run records about its models (default: a detector named md-test)."""
     out, source = root / "run", root / "card"
     out.mkdir(parents=True)
     files, done, decisions = [], {}, {}
@@ -53,7 +54,7 @@ def make_run(root: Path, deployments: list[dict], frames: list[tuple], humans=()
         journal.set_meta("source", str(source))
         journal.add_media(files)
         run_id = journal.start_run({"ensemble": {"detection_threshold": 0.2}} if config is None else config,
-                                   {"detector": {"name": "md-test"}})
+                                   models or {"detector": {"name": "md-test"}})
         journal.record_batch(run_id, done, {})
         journal.write_decisions(decisions)
         journal.record_human_labels(humans)

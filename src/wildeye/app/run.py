@@ -188,7 +188,8 @@ def _write_report(out_dir: Path, log, privacy=None, raw_classifications: bool = 
                        type(exc).__name__, exc, out_dir)
         log.event("report_failed", error=f"{type(exc).__name__}: {exc}")
         return {"report_error": f"{type(exc).__name__}: {exc}"}
-    return {"report": str(out_dir / "report" / "report.html")}
+    return {"report": str(out_dir / "report" / "report.html"),
+            "megadetector_reviewed": str(out_dir / "report" / "megadetector_reviewed.json")}
 
 
 def _sync_fiftyone(out_dir: Path, dataset: str | None, log) -> str | None:

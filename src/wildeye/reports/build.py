@@ -27,6 +27,17 @@ OUTPUTS = {
     "html": "report.html",
 }
 STEPS = 9
+FILE_NOTES = {  # what the HTML report's file list says of each output
+    "sightings": "independent events, one per row",
+    "effort": "camera-days and RAI per deployment",
+    "rai": "events per 100 camera-days, per deployment and species",
+    "species": "per species: events, images, occupancy, scientific name",
+    "diel": "events by hour of day",
+    "camtrap_dp": "Camtrap DP 1.0.2 package (datapackage.json, deployments, media, observations)",
+    "megadetector": "MegaDetector 1.6 JSON: each box with its decision, reviewers' labels applied "
+                    "(Timelapse, AddaxAI, CamTrapTools)",
+    "coco_ct": "COCO Camera Traps JSON (boxes in pixels of the upright frame)",
+}
 
 
 def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filters: ReportFilters | None = None,
@@ -169,7 +180,9 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
                        "copied_media": package["copied_media"]},
         "notes": notes,
     }
-    report = {"summary": summary, "species": species, "effort": effort_rows, "sightings": sightings,
+    files = [(OUTPUTS[name] + ("/datapackage.json" if name == "camtrap_dp" else ""), note)
+             for name, note in FILE_NOTES.items()]
+    report = {"summary": summary, "species": species, "effort": effort_rows, "sightings": sightings, "files": files,
               "diel": diel, "names": species_names, "event_days": html_mod.event_days(events),
               "generalised": list(privacy.generalised)}
     best = _gallery(identified, species_names, privacy.blur) if gallery else []
