@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wildeye.errors import ConfigError
 
@@ -137,6 +137,13 @@ class EnsembleConfig(_Strict):
         return cleaned
 
 
+def _fp32_for_onnxruntime(config):
+    if config.runtime == "onnxruntime" and config.precision in ("fp16", "bf16"):
+        raise ValueError(f"runtime onnxruntime runs fp32 only, not precision {config.precision}: set precision "
+                         "auto or fp32, or runtime torch")
+    return config
+
+
 class DetectorConfig(_Strict):
     name: str = Field("mdv5a", description="registry name or alias (mdv5a, mdv5b, mdv1000-redwood, ...) or a path")
     threshold: float = Field(0.005, ge=0.0, le=1.0, description=(
@@ -144,9 +151,15 @@ class DetectorConfig(_Strict):
         "matches MegaDetector's own); decisions use ensemble.detection_threshold"))
     batch_size: int = Field(8, ge=1, le=1024)
     image_size: Optional[int] = Field(None, ge=32, le=8192, description="detector input size; null: the model's own")
-    precision: Literal["fp32", "fp16"] = Field("fp32", description=(
-        "fp32 is what MegaDetector runs (its boxes, exactly); fp16 is faster on a GPU and moves boxes slightly "
-        "(scripts/bench_run.py prints how far)"))
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = Field("auto", description=(
+        "auto: the fastest path within MegaDetector parity tolerance (recall of its boxes >= 99.5%, confidence "
+        "change <= 0.02): fp32 through ONNX Runtime on a CPU, PyTorch fp32 elsewhere; fp32: MegaDetector's own "
+        "arithmetic, its boxes exactly; fp16 (GPU) and bf16 (AVX-512 BF16/AMX CPUs, GPUs) are faster and move "
+        "boxes more (scripts/bench_run.py prints how far)"))
+    runtime: Literal["auto", "torch", "onnxruntime"] = Field("auto", description=(
+        "auto: onnxruntime for precision auto on a CPU, else torch; onnxruntime runs fp32 on the CPU only"))
+
+    _runtime_precision = model_validator(mode="after")(_fp32_for_onnxruntime)
 
 
 class ClassifierConfig(_Strict):
@@ -158,8 +171,14 @@ class ClassifierConfig(_Strict):
     max_crops_per_image: Optional[int] = Field(None, ge=1, description=(
         "classify at most this many boxes per image, most confident first (caps the cost of a herd; SpeciesNet's "
         "max_classifications_per_image); null: every box at or above ensemble.classification_threshold"))
-    precision: Literal["fp32", "fp16"] = Field("fp32", description=(
-        "fp32 is what SpeciesNet runs; fp16 (GPU) is faster and moves scores slightly"))
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = Field("auto", description=(
+        "auto: the fastest path whose scores stay within 1e-4 of SpeciesNet's (fp32 through ONNX Runtime on a "
+        "CPU, PyTorch fp32 elsewhere); fp32: SpeciesNet's own arithmetic; fp16 (GPU) and bf16 (AVX-512 "
+        "BF16/AMX CPUs, GPUs) are faster and move scores by up to ~0.1"))
+    runtime: Literal["auto", "torch", "onnxruntime"] = Field("auto", description=(
+        "auto: onnxruntime for precision auto on a CPU, else torch; onnxruntime runs fp32 on the CPU only"))
+
+    _runtime_precision = model_validator(mode="after")(_fp32_for_onnxruntime)
 
 
 class ScanConfig(_Strict):

@@ -21,7 +21,7 @@ from wildeye.atomic import write_json_atomic
 from wildeye.config import FALLBACK_DETECTION_THRESHOLD, RunConfig, resolve_decode
 from wildeye.errors import ConfigError, NothingToDo, WildeyeError
 from wildeye.inference.classifier import classifier_from_loaded
-from wildeye.inference.detector import Detector
+from wildeye.inference.detector import Detector, choose_path
 from wildeye.inference.device import select_device
 from wildeye.inference.ensemble import Ensemble, ImageResult
 from wildeye.inference.pipeline import FramePipeline
@@ -63,9 +63,10 @@ def load_models(config: RunConfig, device) -> LoadedModels:
     """Both models through `models.create_model` (registry name or path: cached, downloaded, or sniffed), wrapped
     for inference; what the journal and the MegaDetector JSON record about them."""
     det_model = create_model(config.detector.name, "detector")
+    det_runtime, det_precision = choose_path(device, config.detector.precision, config.detector.runtime)
     detector = Detector.from_loaded(det_model, device=device, image_size=config.detector.image_size,
-                                    conf_floor=config.detector.threshold,
-                                    half=config.detector.precision == "fp16")
+                                    conf_floor=config.detector.threshold, precision=det_precision,
+                                    runtime=det_runtime)
     spec = det_model.spec
     info = {"detector": {"name": det_model.name, "path": str(det_model.path), "filename": det_model.path.name,
                          "md5": _model_md5(det_model), "megadetector_version": det_model.version or "unknown",
@@ -73,15 +74,17 @@ def load_models(config: RunConfig, device) -> LoadedModels:
                          or det_model.typical_threshold or FALLBACK_DETECTION_THRESHOLD,
                          "conservative_detection_threshold": det_model.conservative_threshold or 0.05,
                          "image_size": detector.image_size, "letterbox_stride": detector.letterbox_stride,
-                         "precision": config.detector.precision}}
+                         "precision": det_precision, "runtime": det_runtime}}
     classifier = None
     if config.classifier.name:
         cls_model = create_model(config.classifier.name, "classifier")
+        cls_runtime, cls_precision = choose_path(device, config.classifier.precision, config.classifier.runtime)
         classifier = classifier_from_loaded(cls_model, device=device,
                                             batch_size=classifier_batch_size(config, device),
-                                            half=config.classifier.precision == "fp16")
+                                            precision=cls_precision, runtime=cls_runtime)
         info["classifier"] = {"name": cls_model.name, "path": str(cls_model.path), "md5": _model_md5(cls_model),
-                              "labels": len(classifier.labels), "input_size": classifier.input_size}
+                              "labels": len(classifier.labels), "input_size": classifier.input_size,
+                              "precision": cls_precision, "runtime": classifier.runtime}
         if classifier.taxonomy:  # a package's labels -> 7-field taxonomy strings: what reports name them by
             info["classifier"]["taxonomy"] = dict(classifier.taxonomy)
     return LoadedModels(detector, classifier, info)
@@ -283,12 +286,17 @@ def write_megadetector_json(journal, out_dir: Path, models_info: dict, *, raw_cl
 
 
 def _fingerprint(config: RunConfig, info: dict) -> dict:
-    """What makes results comparable: the model files and the settings that change raw model output."""
+    """What makes results comparable: the model files and the settings that change raw model output.
+
+    Precision is the one chosen (auto resolves to fp32); the runtime is left out: ONNX Runtime's fp32 differs
+    from PyTorch's by float rounding, as one machine's PyTorch differs from another's, so a journal moved between
+    a laptop and a GPU machine resumes without --rerun."""
     return {"detector_md5": info["detector"]["md5"], "detector_image_size": info["detector"]["image_size"],
-            "detector_floor": config.detector.threshold, "detector_precision": config.detector.precision,
+            "detector_floor": config.detector.threshold, "detector_precision": info["detector"]["precision"],
             "decode": config.decode, "classification_threshold": config.ensemble.classification_threshold,
             "classifier_md5": info.get("classifier", {}).get("md5"), "top_k": config.classifier.top_k,
-            "classifier_precision": config.classifier.precision,
+            "classifier_precision": info.get("classifier", {}).get("precision")
+            or choose_path(None, config.classifier.precision, "torch")[1],
             "max_crops_per_image": config.classifier.max_crops_per_image}
 
 

@@ -33,6 +33,9 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK
               help="full: MegaDetector's and SpeciesNet's pixels (their answers); fast: reduced JPEG decode, "
                    "3-4x cheaper, answers move; device: decode, letterbox and crop on the GPU (nvJPEG), boxes "
                    "move slightly; auto: device on CUDA, else full.  [default: auto]")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default=None,
+              help="Both models' arithmetic. auto: the fastest within MegaDetector/SpeciesNet parity tolerance "
+                   "(ONNX Runtime fp32 on a CPU); fp32: their own arithmetic, exactly.  [default: auto]")
 @click.option("--geofence/--no-geofence", "geofence", default=None,
               help="Apply the classifier's geofence map by the deployments' countries.  [default: on]")
 @click.option("--rerun", is_flag=True, help="Redo every frame when the journal holds results from other models.")
@@ -49,7 +52,8 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK
 @click.pass_obj
 def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, detector: str | None,
         classifier: str | None, device: str | None, batch_size: int | None, workers: int | None,
-        deployments_csv: Path | None, sequence_gap: float | None, decode: str | None, geofence: bool | None,
+        deployments_csv: Path | None, sequence_gap: float | None, decode: str | None, precision: str | None,
+        geofence: bool | None,
         rerun: bool, wait: bool | None, fiftyone: bool | None,
         dataset: str | None, report: bool | None, on_sighting: str | None, as_json: bool) -> int:
     """Detect and classify every frame of SOURCE: resumable; writes a journal and MegaDetector JSON."""
@@ -60,7 +64,8 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
 
     # Flags and the YAML config are the same settings: a flag given overrides the file.
     flags = {"detector.name": detector, "device": device, "detector.batch_size": batch_size, "workers": workers,
-             "decode": decode, "ensemble.geofence": geofence, "wait": wait,
+             "decode": decode, "detector.precision": precision, "classifier.precision": precision,
+             "ensemble.geofence": geofence, "wait": wait,
              "scan.sequence_gap": sequence_gap, "scan.deployments": str(deployments_csv) if deployments_csv else None,
              "after_run.fiftyone": fiftyone, "after_run.dataset": dataset, "after_run.report": report,
              "after_run.on_sighting": on_sighting}

@@ -24,6 +24,7 @@ its resize does not antialias; decode at least at the crop's final size where ex
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -36,11 +37,14 @@ from wildeye.errors import WildeyeError
 if TYPE_CHECKING:
     import torch
 
+logger = logging.getLogger(__name__)
+
 BBox = Sequence[float]  # normalized [x_min, y_min, width, height], origin top-left (MegaDetector's bbox)
 TopK = list[tuple[str, float]]
 
 DEFAULT_TOP_K = 5  # SpeciesNet's NUM_CLASSIFICATIONS_FOR_ENSEMBLE
 DEFAULT_BATCH_SIZE = 8  # SpeciesNet's max_crop_batch_size; raise it on a large GPU
+PRECISIONS = ("fp32", "fp16", "bf16")
 
 
 class Classifier(ABC):
@@ -52,13 +56,27 @@ class Classifier(ABC):
     default_padding: float = 0.0
 
     def __init__(self, module: Any, labels: list[str], input_size: int, device: Any = "auto",
-                 batch_size: int = DEFAULT_BATCH_SIZE, half: bool | None = None):
+                 batch_size: int = DEFAULT_BATCH_SIZE, half: bool | None = None, precision: str | None = None,
+                 runtime: str = "torch", onnx_cache_dir: Any = None):
         import torch
 
         from wildeye.inference.device import select_device
 
         self.device = device if isinstance(device, torch.device) else select_device(str(device))
-        self.half = (self.device.type == "cuda") if half is None else bool(half)
+        if precision is None:
+            precision = "fp16" if ((self.device.type == "cuda") if half is None else half) else "fp32"
+        if precision not in PRECISIONS:
+            raise WildeyeError(f"classifier precision {precision!r} is not one of {', '.join(PRECISIONS)}",
+                               "use fp32 (SpeciesNet's own scores), fp16 or bf16")
+        if runtime not in ("torch", "onnxruntime"):
+            raise WildeyeError(f"classifier runtime {runtime!r} is not torch or onnxruntime", "use one of them")
+        if runtime == "onnxruntime" and (self.device.type != "cpu" or precision != "fp32"):
+            raise WildeyeError(f"the onnxruntime classifier runs fp32 on the CPU, not {precision} on "
+                               f"{self.device.type}", "use classifier.runtime: torch for other devices and precisions")
+        self.precision = precision
+        self.half = precision == "fp16"
+        self.runtime = runtime
+        self.onnx_cache_dir = onnx_cache_dir
         self.labels = list(labels)
         self.input_size = int(input_size)
         if batch_size < 1:
@@ -66,8 +84,9 @@ class Classifier(ABC):
         self.batch_size = int(batch_size)
         self.files: dict = {}  # files the model came with, e.g. SpeciesNet's taxonomy and geofence
         self.taxonomy: dict[str, str] = {}  # plain label -> 7-field taxonomy string (a package's model.json)
-        # fp16 through autocast, not module.half(): converted graphs hold constants .half() would miss.
+        # fp16/bf16 through autocast, not module.half(): converted graphs hold constants .half() would miss.
         self.module = module.to(self.device).eval()
+        self._network = None  # the ONNX Runtime session, made on the first batch (export needs a sample)
 
     # --- crops ---------------------------------------------------------------------------------------------
 
@@ -86,19 +105,48 @@ class Classifier(ABC):
         """A float32 CPU batch in the layout and value range the module expects."""
 
     def forward_batch(self, batch: torch.Tensor) -> torch.Tensor:
-        """Logits (float32, CPU) for a batch `preprocess` made: lets a DataLoader worker do the preprocessing."""
+        """Logits (float32, CPU) for a batch `preprocess` made: lets a DataLoader worker do the preprocessing.
+
+        fp16 and bf16 run under autocast (bf16 with channels-last activations, which oneDNN's bf16 kernels
+        want); onnxruntime runs the module exported to ONNX (inference/onnx_runtime.py), the same fp32 sums in
+        another order: scores within ~1e-6 of PyTorch's (tests/test_fast_paths.py).
+        """
         import torch
 
-        fp16 = torch.autocast(self.device.type, dtype=torch.float16) if self.half else contextlib.nullcontext()
+        if self.runtime == "onnxruntime" and len(batch):
+            network = self._onnx(batch)
+            if network is not None:
+                return network(batch).float()
+        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
+        cast = torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
         with torch.inference_mode():
             if self.device.type == "cuda":
                 batch = batch.pin_memory()
             batch = batch.to(self.device, non_blocking=True)
-            with fp16:
+            if self.precision == "bf16" and batch.dim() == 4:
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            with cast:
                 out = self.module(batch)
             if isinstance(out, (tuple, list)):
                 out = out[0]
             return out.float().cpu()
+
+    def _onnx(self, sample: torch.Tensor):
+        """The ONNX Runtime session (exported on first use); None, and PyTorch from then on, for a module the
+        exporter cannot trace (a converted graph with an operator it lacks): slower, never wrong."""
+        if self._network is None:
+            from wildeye.inference.onnx_runtime import OnnxNetwork
+
+            try:
+                self._network = OnnxNetwork.for_classifier(self.module, sample[:1].contiguous(),
+                                                           cache_dir=self.onnx_cache_dir)
+            except WildeyeError:
+                raise
+            except Exception as exc:  # noqa: BLE001  (the exporter raises many kinds)
+                logger.warning("the classifier could not be exported to ONNX (%s: %s): running it in PyTorch",
+                               type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                self.runtime = "torch"
+        return self._network
 
     def logits(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
         """Raw float32 outputs, one row per crop, computed in batches of `batch_size` (CPU tensor)."""
@@ -130,7 +178,7 @@ class Classifier(ABC):
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({len(self.labels)} labels, {self.input_size} px, {self.device}, "
-                f"{'fp16' if self.half else 'fp32'})")
+                f"{self.precision}{', onnxruntime' if self.runtime == 'onnxruntime' else ''})")
 
 
 # --- SpeciesNet ----------------------------------------------------------------------------------------------
@@ -262,7 +310,7 @@ def package_transform(crops: Sequence[np.ndarray], input_size: int, mean: Sequen
 
 
 def classifier_from_loaded(loaded: Any, device: Any = "auto", *, batch_size: int = DEFAULT_BATCH_SIZE,
-                           half: bool | None = None) -> Classifier:
+                           half: bool | None = None, **options: Any) -> Classifier:
     """The Classifier for a `wildeye.models.create_model(..., "classifier")` result, by its kind; `files` keeps what
     the model shipped with (SpeciesNet's taxonomy and geofence)."""
     if loaded.kind == "wildeye-package":
@@ -270,13 +318,13 @@ def classifier_from_loaded(loaded: Any, device: Any = "auto", *, batch_size: int
 
         info = PackageInfo(**loaded.metadata["package"])
         classifier: Classifier = PackageClassifier(loaded.module, info, path=loaded.path, device=device,
-                                                   batch_size=batch_size, half=half)
+                                                   batch_size=batch_size, half=half, **options)
     elif loaded.kind == "speciesnet":
         classifier = SpeciesNetClassifier(loaded.module, loaded.labels,
                                           loaded.metadata.get("model_type", "always_crop"),
                                           input_size=loaded.image_size, version=loaded.version,
                                           path=loaded.files.get("classifier", loaded.path), device=device,
-                                          batch_size=batch_size, half=half)
+                                          batch_size=batch_size, half=half, **options)
     else:
         raise WildeyeError(f"{loaded.path} is a {loaded.kind} model, not a classifier",
                            "pass a SpeciesNet model or a wildeye package as the classifier")
@@ -285,7 +333,7 @@ def classifier_from_loaded(loaded: Any, device: Any = "auto", *, batch_size: int
 
 
 def load_classifier(path: str | Path, device: Any = "auto", *, batch_size: int = DEFAULT_BATCH_SIZE,
-                    half: bool | None = None) -> Classifier:
+                    half: bool | None = None, **options: Any) -> Classifier:
     """A folder with model.json is a wildeye package; a SpeciesNet folder (info.json) or .pt file is SpeciesNet."""
     from wildeye.models import package, speciesnet
     from wildeye.models.cache import trusted_by_cache
@@ -296,12 +344,12 @@ def load_classifier(path: str | Path, device: Any = "auto", *, batch_size: int =
     if package.is_package(path):
         loaded = package.load_package(path)
         return PackageClassifier(loaded.model, loaded.info, path=path, device=device, batch_size=batch_size,
-                                 half=half)
+                                 half=half, **options)
     if speciesnet.is_speciesnet_path(path):
         model = speciesnet.load_speciesnet(path, trusted=trusted_by_cache)
         return SpeciesNetClassifier(model.module, model.labels, model.model_type, input_size=speciesnet.INPUT_SIZE,
                                     version=model.version, path=model.path, device=device, batch_size=batch_size,
-                                    half=half)
+                                    half=half, **options)
     raise WildeyeError(f"{path} is neither a wildeye model package (model.json) nor a SpeciesNet model "
                        "(info.json or .pt)", "pass the package folder, the SpeciesNet folder, or its .pt file")
 

@@ -7,7 +7,7 @@ compatibility mode, so someone switching from MegaDetector gets the same boxes:
   114 to the smallest multiple of MegaDetector's letterbox stride, centred. MegaDetector picks that stride from
   the model's own image size, not from the network: 64 when it is 1280 (MDv5a/b, and any checkpoint without
   image-size metadata), else 32 (PTDetector.__init__, `letterbox_stride`);
-- RGB, /255, float32 (fp16 only when asked for: `detector.precision: fp16`);
+- RGB, /255, float32 (other precisions and ONNX Runtime only when asked for: see `Detector`);
 - objectness > floor, then objectness x class score > floor (floor 0.005, MegaDetector's output default),
   best class per box, class-aware NMS at IoU 0.45 (torchvision), 300 boxes at most;
 - boxes mapped back to the input image (gain and padding recomputed from the shapes, clipped, rounded to
@@ -41,7 +41,7 @@ from wildeye.records import Detection
 __all__ = [
     "DEFAULT_IMAGE_SIZE", "DEFAULT_CONF_FLOOR", "NMS_IOU", "MAX_DETECTIONS", "PAD_COLOR", "CLASS_NAMES",
     "Letterboxed", "letterbox", "prepare", "letterbox_tensor", "resize_linear", "prepare_tensor", "stack_inputs",
-    "nms", "scale_boxes", "to_detections", "Detector",
+    "nms", "scale_boxes", "to_detections", "Detector", "choose_path", "PRECISIONS", "RUNTIMES",
 ]
 
 DEFAULT_IMAGE_SIZE = 1280  # MegaDetector's default when a model file carries no image size (MDv5a/b)
@@ -328,6 +328,38 @@ def to_detections(det: torch.Tensor, input_shape: tuple[int, int], source_shape:
 # The detector
 # --------------------------------------------------------------------------------------------------
 
+PRECISIONS = ("fp32", "fp16", "bf16")
+RUNTIMES = ("torch", "onnxruntime")
+
+
+def choose_path(device: torch.device, precision: str = "auto", runtime: str = "auto") -> tuple[str, str]:
+    """(runtime, precision) for the settings: "auto" picks the fastest path whose agreement with MegaDetector is
+    within the stated tolerance (recall of its boxes >= 99.5%, confidence change <= 0.02; measured by
+    scripts/megadetector_parity.py and scripts/bench_run.py).
+
+    On the CPU that is ONNX Runtime in fp32 when onnxruntime is installed (~1.5x fewer CPU seconds per frame
+    than eager PyTorch, boxes within float rounding); bf16 and fp16 move confidences by more than 0.02 and stay
+    opt-in. Elsewhere, and whenever `precision: fp32` is asked for without a runtime, eager PyTorch fp32:
+    MegaDetector's own arithmetic, bit for bit.
+    """
+    if precision == "auto":
+        precision = "fp32"
+        if runtime == "auto" and device.type == "cpu":
+            from wildeye.inference.onnx_runtime import available  # noqa: PLC0415
+
+            runtime = "onnxruntime" if available() else "torch"
+    if runtime == "auto":
+        runtime = "torch"
+    return runtime, precision
+
+
+def _take_input_scale(model, scale: float) -> None:
+    """Fold the input scaling into the first convolution's weights (conv(x * s) == conv_{w * s}(x), bias kept)."""
+    first = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    with torch.no_grad():
+        first.weight.mul_(scale)
+
+
 def _device(device) -> torch.device:
     if isinstance(device, torch.device):
         device = str(device)
@@ -340,7 +372,18 @@ class Detector:
 
     The model passed in is taken over: it is fused (batch norms folded into convolutions) and moved in place.
     `batched`: send up to `batch_size` same-shape frames through the network as one tensor; default on
-    accelerators only (see the module docstring). `half`: fp16 weights and inputs; default on CUDA only.
+    accelerators only (see the module docstring).
+
+    `runtime` and `precision` (see `choose_path` for what "auto" picks):
+    - torch fp32: MegaDetector's own arithmetic, its boxes bit for bit (the reference every other path is
+      measured against);
+    - onnxruntime fp32 (CPU): the network exported to ONNX and run by ONNX Runtime (inference/onnx_runtime.py):
+      fewer CPU seconds per frame, answers equal within float rounding;
+    - torch fp16 (`half=True` is the same): fp16 weights and inputs, for GPUs;
+    - torch bf16: autocast to bfloat16 with channels-last tensors, for CPUs with AVX-512 BF16 / AMX (and GPUs);
+      the stem convolution's weights are divided by 255 instead of the input, so the 0-255 pixels enter the
+      network exactly (bf16 holds every integer up to 256), and the Detect head's 1x1 convolutions stay in fp32
+      because the box decode (`(2 * sigmoid)^2 * anchor`) magnifies their rounding.
     """
 
     def __init__(self, model, *, image_size: int | None = None, device="cpu",
@@ -348,7 +391,8 @@ class Detector:
                  max_detections: int = MAX_DETECTIONS, batch_size: int = 8, half: bool = False,
                  square: bool = False, batched: bool | None = None,
                  checkpoint_names: Sequence[str] | None = None, source: str | None = None,
-                 letterbox_stride: int | None = None):
+                 letterbox_stride: int | None = None, precision: str | None = None, runtime: str = "torch",
+                 onnx_cache_dir: str | os.PathLike | None = None):
         from wildeye.models.yolov5_net import YOLOv5  # noqa: PLC0415
 
         if not isinstance(model, YOLOv5):
@@ -366,7 +410,18 @@ class Detector:
         if not 0.0 <= conf_floor < 1.0:
             raise WildeyeError(f"confidence floor {conf_floor} is outside [0, 1)", "use e.g. 0.005 or 0.05")
         self.device = _device(device)
-        self.half = bool(half)
+        self.precision = precision or ("fp16" if half else "fp32")
+        if self.precision not in PRECISIONS:
+            raise WildeyeError(f"detector precision {self.precision!r} is not one of {', '.join(PRECISIONS)}",
+                               "use fp32 (MegaDetector's own boxes), fp16 or bf16")
+        if runtime not in RUNTIMES:
+            raise WildeyeError(f"detector runtime {runtime!r} is not one of {', '.join(RUNTIMES)}",
+                               "use torch or onnxruntime")
+        if runtime == "onnxruntime" and (self.device.type != "cpu" or self.precision != "fp32"):
+            raise WildeyeError(f"the onnxruntime detector runs fp32 on the CPU, not {self.precision} on "
+                               f"{self.device.type}", "use detector.runtime: torch for other devices and precisions")
+        self.half = self.precision == "fp16"
+        self.runtime = runtime
         # MegaDetector's letterbox stride (see the module docstring); a P6 network needs at least its own.
         self.letterbox_stride = int(letterbox_stride or self.stride)
         self.conf_floor = float(conf_floor)
@@ -381,6 +436,14 @@ class Detector:
         self.arch = model.yaml
         self.strides = [int(s) for s in model.stride.tolist()]
         model = model.float().eval().fuse()  # MegaDetector fuses conv + batch norm before inference
+        self.network = None  # an ONNX Runtime session standing in for self.model
+        if runtime == "onnxruntime":
+            from wildeye.inference.onnx_runtime import OnnxNetwork  # noqa: PLC0415
+
+            self.network = OnnxNetwork.for_detector(model, cache_dir=onnx_cache_dir)
+        elif self.precision == "bf16":
+            _take_input_scale(model, 1 / 255.0)
+            model = model.to(memory_format=torch.channels_last)
         self.model = (model.half() if self.half else model).to(self.device)
 
     @classmethod
@@ -461,9 +524,15 @@ class Detector:
 
     def predict(self, images: Sequence[np.ndarray | torch.Tensor]) -> torch.Tensor:
         """Raw network output (batch, boxes, 8) in float32 for letterboxed frames of one shape."""
+        if self.network is not None:  # ONNX Runtime on the host: uint8 N x 3 x H x W
+            return self.network(stack_inputs(images, "cpu"))
         batch = stack_inputs(images, self.device)
         with torch.inference_mode():
-            x = batch.to(self.device, non_blocking=True).float() / 255.0
+            x = batch.to(self.device, non_blocking=True).float()
+            if self.precision == "bf16":  # the stem divides by 255 (see the class docstring)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                    return self.model(x.contiguous(memory_format=torch.channels_last)).float()
+            x = x / 255.0
             if self.half:
                 x = x.half()
             return self.model(x).float()
@@ -482,7 +551,9 @@ class Detector:
             "image_size": self.image_size,
             "parameters": self.parameters,
             "device": str(self.device),
-            "dtype": "float16" if self.half else "float32",
+            "dtype": {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}[self.precision],
+            "precision": self.precision,
+            "runtime": self.runtime,
             "conf_floor": self.conf_floor,
             "nms_iou": self.iou_threshold,
             "letterbox": "square" if self.square else "auto (MegaDetector classic)",

@@ -309,7 +309,7 @@ class Detect(nn.Module):
         z = []
         strides = self.stride.tolist()
         for i in range(self.nl):
-            p = self.m[i](x[i])
+            p = self._head(i, x[i])
             bs, _, ny, nx = p.shape
             p = p.view(bs, self.na, self.no, ny, nx).permute(0, 1, 3, 4, 2).contiguous()
             grid = self.grid[i]  # cell offsets depend on the feature map size only: cached
@@ -322,6 +322,15 @@ class Detect(nn.Module):
             wh = (wh * 2) ** 2 * self.anchor_grid[i]
             z.append(torch.cat((xy, wh, conf), 4).view(bs, self.na * nx * ny, self.no))
         return torch.cat(z, 1)
+
+    def _head(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Level i's 1x1 convolution; in the weights' own precision under autocast (bf16 runs), because the box
+        decode squares and scales its output: bf16 rounding there moves boxes by pixels."""
+        conv = self.m[i]
+        if x.dtype != conv.weight.dtype and torch.is_autocast_enabled(x.device.type):
+            with torch.autocast(x.device.type, enabled=False):
+                return conv(x.to(conv.weight.dtype))
+        return conv(x)
 
     def _make_grid(self, nx, ny, device, dtype):
         y = torch.arange(ny, device=device, dtype=dtype)
