@@ -24,7 +24,7 @@ def _device_decode(paths: list[Path], device="cpu") -> list:
     """What the run does: workers read, the main process decodes the JPEGs in one batch, PIL's frames pass through."""
     items = [read_for_device(p) for p in paths]
     encoded = [(i, item) for i, item in enumerate(items) if isinstance(item, Encoded)]
-    decoded = decode_batch([item for _, item in encoded], device, [str(paths[i]) for i, _ in encoded])
+    decoded = decode_batch([item for _, item in encoded], device)
     out: list = [torch.from_numpy(item.image).permute(2, 0, 1) if isinstance(item, Decoded) else None
                  for item in items]
     for (i, _), image in zip(encoded, decoded):
@@ -63,7 +63,7 @@ def test_exif_orientations_as_pil_applies_them(tmp_path, orientation):
     Image.fromarray(array).save(path, "JPEG", exif=exif, quality=95)
     item = read_for_device(path)
     assert isinstance(item, Encoded) and item.orientation == orientation
-    image = decode_batch([item], "cpu", [str(path)])[0]
+    image = decode_batch([item], "cpu")[0]
     expected = decode(str(path)).image  # PIL's exif_transpose
     assert image.shape[1:] == expected.shape[:2] == item.upright_shape
     assert np.array_equal(_hwc(image), expected)
@@ -108,7 +108,7 @@ def test_png_corrupt_and_truncated_files(tmp_path):
     paths = [good, truncated, broken]
     items = [read_for_device(p) for p in paths]
     assert all(isinstance(item, Encoded) for item in items)
-    out = decode_batch(items, "cpu", [str(p) for p in paths])
+    out = decode_batch(items, "cpu")
     assert np.array_equal(_hwc(out[0]), decode(str(good)).image)
     assert np.array_equal(_hwc(out[1]), decode(str(truncated)).image)
     try:
@@ -123,5 +123,5 @@ def test_torchvision_deprecation_warning_is_silenced_only_inside(tmp_path):
     path = write_frame(tmp_path / "a.jpg", size=(32, 24))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any warning escaping decode_batch fails the test
-        decode_batch([read_for_device(path)], "cpu", [str(path)])
+        decode_batch([read_for_device(path)], "cpu")
         assert warnings.filters[0][0] == "error"  # the caller's filters are left as they were

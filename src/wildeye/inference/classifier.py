@@ -120,7 +120,7 @@ class Classifier(ABC):
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
         cast = torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
         with torch.inference_mode():
-            if self.device.type == "cuda":
+            if self.device.type == "cuda" and batch.device.type == "cpu":  # crops made on the device are there
                 batch = batch.pin_memory()
             batch = batch.to(self.device, non_blocking=True)
             if self.precision == "bf16" and batch.dim() == 4:
@@ -166,9 +166,12 @@ class Classifier(ABC):
 
     def classify(self, crops: Sequence[np.ndarray], top_k: int | None = DEFAULT_TOP_K) -> list[TopK]:
         """Top-k (label, score) per crop, best first; `top_k=None` gives every label."""
+        return self.top_labels(self.scores(crops), top_k)
+
+    def top_labels(self, scores: torch.Tensor, top_k: int | None = DEFAULT_TOP_K) -> list[TopK]:
+        """Top-k (label, score) per row of softmax scores, best first; `top_k=None` gives every label."""
         import torch
 
-        scores = self.scores(crops)
         if scores.shape[0] == 0:
             return []
         k = scores.shape[1] if top_k is None else max(1, min(int(top_k), scores.shape[1]))
@@ -191,9 +194,7 @@ def speciesnet_crop(image: np.ndarray, bbox: BBox, padding: float = 0.0) -> np.n
     """
     image = _check_image(image)
     height, width = image.shape[:2]
-    x, y, w, h = _padded_box(bbox, padding)
-    top, left = int(y * height), int(x * width)
-    crop_h, crop_w = max(1, int(h * height)), max(1, int(w * width))
+    top, left, crop_h, crop_w = speciesnet_window(bbox, padding, height, width)
     out = np.zeros((crop_h, crop_w, 3), dtype=np.uint8)
     src_top, src_left = max(top, 0), max(left, 0)
     src_bottom, src_right = min(top + crop_h, height), min(left + crop_w, width)
@@ -203,12 +204,22 @@ def speciesnet_crop(image: np.ndarray, bbox: BBox, padding: float = 0.0) -> np.n
     return out
 
 
+def speciesnet_window(bbox: BBox, padding: float, height: int, width: int) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of SpeciesNet's crop in a height x width frame: int() edges, at least 1 px."""
+    x, y, w, h = _padded_box(bbox, padding)
+    return int(y * height), int(x * width), max(1, int(h * height)), max(1, int(w * width))
+
+
+def speciesnet_full_image_rows(height: int) -> tuple[int, int]:
+    """(top, rows) SpeciesNet's "full_image" crop keeps: max(int(0.7*H), H-400) rows, centred (`F.center_crop`)."""
+    target = max(int(height * (1.0 - 0.3)), height - 400)
+    return int(round((height - target) / 2.0)), target
+
+
 def speciesnet_full_image_crop(image: np.ndarray) -> np.ndarray:
     """SpeciesNet's "full_image" rule: keep the middle rows, height max(int(0.7*H), H-400) (`F.center_crop`)."""
     image = _check_image(image)
-    height = image.shape[0]
-    target = max(int(height * (1.0 - 0.3)), height - 400)
-    top = int(round((height - target) / 2.0))  # torchvision's center_crop offset
+    top, target = speciesnet_full_image_rows(image.shape[0])
     return np.ascontiguousarray(image[top:top + target])
 
 
@@ -240,16 +251,22 @@ class SpeciesNetClassifier(Classifier):
         import torchvision.transforms.functional as F
 
         size = [self.input_size, self.input_size]
-        out = []
-        for crop in crops:
-            chw = torch.from_numpy(_check_image(crop)).permute(2, 0, 1).contiguous()
-            chw = F.convert_image_dtype(chw, torch.float32)
-            chw = F.resize(chw, size, antialias=False)
-            hwc = F.convert_image_dtype(chw, torch.uint8).permute(1, 2, 0)
-            out.append((hwc.to(torch.float64) / 255.0).to(torch.float32))  # numpy's `arr / 255.0`, then float32
+        out = [speciesnet_pixels(torch.from_numpy(_check_image(crop)).permute(2, 0, 1).contiguous(), self.input_size)
+               for crop in crops]
         if not out:
             return torch.empty((0, *size, 3))
         return torch.stack(out)
+
+
+def speciesnet_pixels(chw: torch.Tensor, input_size: int) -> torch.Tensor:
+    """One uint8 3 x H x W crop (on any device) as SpeciesNet feeds it: HxWx3 float32 (steps 2-3 above)."""
+    import torch
+    import torchvision.transforms.functional as F
+
+    chw = F.convert_image_dtype(chw, torch.float32)
+    chw = F.resize(chw, [input_size, input_size], antialias=False)
+    hwc = F.convert_image_dtype(chw, torch.uint8).permute(1, 2, 0)
+    return (hwc.to(torch.float64) / 255.0).to(torch.float32)  # numpy's `arr / 255.0`, then float32
 
 
 # --- wildeye packages ----------------------------------------------------------------------------------------
@@ -258,13 +275,18 @@ class SpeciesNetClassifier(Classifier):
 def padded_crop(image: np.ndarray, bbox: BBox, padding: float = 0.0) -> np.ndarray:
     """The box grown by `padding` of its size on each side, clipped to the frame, edges rounded outward."""
     image = _check_image(image)
-    height, width = image.shape[:2]
+    top, bottom, left, right = padded_window(bbox, padding, *image.shape[:2])
+    return np.ascontiguousarray(image[top:bottom, left:right])
+
+
+def padded_window(bbox: BBox, padding: float, height: int, width: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of `padded_crop`'s window in a height x width frame."""
     x, y, w, h = _padded_box(bbox, padding)
     left = min(max(math.floor(x * width), 0), width - 1)
     top = min(max(math.floor(y * height), 0), height - 1)
     right = max(min(math.ceil((x + w) * width), width), left + 1)
     bottom = max(min(math.ceil((y + h) * height), height), top + 1)
-    return np.ascontiguousarray(image[top:bottom, left:right])
+    return top, bottom, left, right
 
 
 class PackageClassifier(Classifier):
@@ -291,19 +313,23 @@ def package_transform(crops: Sequence[np.ndarray], input_size: int, mean: Sequen
                       interpolation: str = "bilinear") -> torch.Tensor:
     """uint8 HWC crops -> normalized float32 NCHW batch: shared by inference and `wildeye train` evaluation."""
     import torch
+
+    out = [package_pixels(torch.from_numpy(_check_image(crop)).permute(2, 0, 1).contiguous(), input_size, mean, std,
+                          interpolation) for crop in crops]
+    if not out:
+        return torch.empty((0, 3, input_size, input_size))
+    return torch.stack(out)
+
+
+def package_pixels(chw: torch.Tensor, input_size: int, mean: Sequence[float], std: Sequence[float],
+                   interpolation: str = "bilinear") -> torch.Tensor:
+    """One uint8 3 x H x W crop (on any device) as a wildeye package's model takes it: normalized float32 CHW."""
     import torchvision.transforms.functional as F
     from torchvision.transforms import InterpolationMode
 
-    mode = InterpolationMode(interpolation)
-    size = [input_size, input_size]
-    out = []
-    for crop in crops:
-        chw = torch.from_numpy(_check_image(crop)).permute(2, 0, 1).contiguous()
-        chw = F.resize(chw.float().div_(255.0), size, interpolation=mode, antialias=True)
-        out.append(F.normalize(chw, list(mean), list(std)))
-    if not out:
-        return torch.empty((0, 3, *size))
-    return torch.stack(out)
+    chw = F.resize(chw.float().div_(255.0), [input_size, input_size], interpolation=InterpolationMode(interpolation),
+                   antialias=True)
+    return F.normalize(chw, list(mean), list(std))
 
 
 # --- loading -------------------------------------------------------------------------------------------------

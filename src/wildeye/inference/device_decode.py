@@ -39,6 +39,7 @@ class Encoded:
     data: Any  # torch.Tensor, 1-D uint8 on the CPU: the file's bytes
     orientation: int  # EXIF orientation, 1 (upright) .. 8
     size: tuple[int, int]  # (width, height) as stored, before orientation
+    path: str  # where it was read: PIL decodes it from there if the device decoder rejects it
 
     @property
     def upright_shape(self) -> tuple[int, int]:
@@ -70,14 +71,14 @@ def read_for_device(path: str | Path) -> Encoded | Decoded:
         return decode(str(path))
     if orientation not in range(1, 9):
         orientation = 1  # as decode(): an out-of-range tag leaves the frame as stored
-    return Encoded(torch.frombuffer(bytearray(data), dtype=torch.uint8), int(orientation), size)
+    return Encoded(torch.frombuffer(bytearray(data), dtype=torch.uint8), int(orientation), size, str(path))
 
 
-def decode_batch(frames: Sequence[Encoded], device, paths: Sequence[str]) -> list:
+def decode_batch(frames: Sequence[Encoded], device) -> list:
     """Upright CHW uint8 RGB tensors on `device`, one per frame, or a DecodeError for a frame nothing could decode.
 
     One batched device call; if it fails (one bad file fails a whole nvJPEG batch), frames are retried one by one,
-    and a frame the device decoder rejects is decoded by PIL from `paths[i]` (truncated JPEGs: PIL pads them).
+    and a frame the device decoder rejects is decoded by PIL from its path (truncated JPEGs: PIL pads them).
     Devices without a JPEG decoder (MPS) decode on the CPU and move the result.
     """
     import torch
@@ -96,10 +97,10 @@ def decode_batch(frames: Sequence[Encoded], device, paths: Sequence[str]) -> lis
             except RuntimeError:
                 images.append(None)
     out: list = []
-    for frame, image, path in zip(frames, images, paths):
+    for frame, image in zip(frames, images):
         if image is None or tuple(image.shape[1:]) != (frame.size[1], frame.size[0]):
             try:
-                out.append(to_device(decode(str(path)).image, device))  # already upright
+                out.append(to_device(decode(frame.path).image, device))  # already upright
             except DecodeError as exc:
                 out.append(exc)
             except OSError as exc:

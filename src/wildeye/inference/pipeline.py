@@ -18,7 +18,8 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class StageTimes:
-    decode: float = 0.0  # summed over workers (CPU seconds spent decoding)
+    decode: float = 0.0  # summed over workers (CPU seconds spent decoding; decode: device, reading files)
+    device_decode: float = 0.0  # decode: device, the main process's JPEG decode and letterbox on the device
     detect: float = 0.0
     classify: float = 0.0
     journal: float = 0.0
@@ -39,7 +40,9 @@ class FramePipeline:
     """Runs detector (+ classifier) over pending frames and records every batch in the journal.
 
     decode: "full" (MegaDetector's and SpeciesNet's pixels, the default) or "fast" (JPEG DCT scaling to the
-    detector's input size; see inference.decode). Crops come from the same decoded frame as the detector input.
+    detector's input size; see inference.decode), or "device" (workers read files; JPEG decode, letterbox and
+    classifier crops on the detector's device, see inference.device_decode). Crops come from the same decoded frame
+    as the detector input.
     Which boxes are classified is SpeciesNet's rule (utils.select_detections_for_classification): every box with
     conf >= classify_threshold (0.1), of any category, the most confident `max_crops_per_image` if capped.
     """
@@ -54,7 +57,10 @@ class FramePipeline:
         self.workers = workers
         self.classify_threshold = classify_threshold
         self.crop_padding = crop_padding
+        if decode not in ("full", "fast", "device"):
+            raise ValueError(f"decode must be full, fast or device, not {decode!r}")
         self.min_side = detector.image_size if decode == "fast" else None
+        self.on_device = decode == "device"
         self.classifier_batch_size = classifier_batch_size or batch_size
         self.top_k = top_k
         self.max_crops_per_image = max_crops_per_image
@@ -65,7 +71,8 @@ class FramePipeline:
         from wildeye.inference.frames import FrameDataset, frame_loader
 
         started = time.perf_counter()
-        dataset = FrameDataset(source, paths, self.min_side, self.detector.preparer())
+        dataset = FrameDataset(source, paths, self.min_side, None if self.on_device else self.detector.preparer(),
+                               raw=self.on_device)
         loader = frame_loader(dataset, self.batch_size, self.workers)
         done = 0
         waited = time.perf_counter()
@@ -91,10 +98,13 @@ class FramePipeline:
                 result.failed[path] = error
             else:
                 frames.append((path, decoded))
+        if frames and self.on_device:
+            frames = self._decode_on_device(frames, result)
         if not frames:
             return result
-        for _, frame in frames:
-            frame.image = frame.image.numpy() if hasattr(frame.image, "numpy") else frame.image
+        if not self.on_device:
+            for _, frame in frames:
+                frame.image = frame.image.numpy() if hasattr(frame.image, "numpy") else frame.image
         t = time.perf_counter()
         detections = self.detector.detect_prepared([frame.boxed for _, frame in frames])
         self.times.detect += time.perf_counter() - t
@@ -106,16 +116,64 @@ class FramePipeline:
             result.done[path] = dets
         return result
 
+    def _decode_on_device(self, frames, result: BatchResult) -> list:
+        """decode: device: the batch's JPEGs decoded and letterboxed on the detector's device (PIL's frames uploaded);
+        a frame nothing could decode moves to `result.failed`."""
+        import torch
+
+        from wildeye.inference.device_decode import Encoded, decode_batch, to_device
+
+        t = time.perf_counter()
+        device = self.detector.device
+        decoded = iter(decode_batch([frame.image for _, frame in frames if isinstance(frame.image, Encoded)], device))
+        kept = []
+        for path, frame in frames:
+            if isinstance(frame.image, Encoded):
+                frame.image = next(decoded)
+            else:  # decoded by PIL in the worker (PNG, CMYK, ...): H x W x 3 on the host
+                frame.image = to_device(frame.image.numpy(), device)
+            if isinstance(frame.image, Exception):
+                result.failed[path] = str(frame.image)
+                continue
+            kept.append((path, frame))
+        for (_, frame), boxed in zip(kept, self.detector.prepare_tensor([frame.image for _, frame in kept])):
+            frame.boxed = boxed
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # the stage's time is the device's, not the launches'
+        self.times.device_decode += time.perf_counter() - t
+        return kept
+
     def _classify(self, frames, detections) -> None:
-        """Crop the boxes SpeciesNet would classify from the already-decoded frame and classify them in batches."""
+        """Crop the boxes SpeciesNet would classify from the already-decoded frame and classify them in batches.
+
+        decode: device: crops are cut on the device and go through the classifier as one batch per chunk; a
+        classifier that cannot crop there gets host crops from a copy of the frame, made only when it has boxes.
+        """
+        from wildeye.inference.device_crops import LazyHost, crops_on_device, device_batch
+
+        on_device = self.on_device and crops_on_device(self.classifier)
         jobs = []
         for (_, frame), dets in zip(frames, detections):
             chosen = sorted((d for d in dets if d.conf >= self.classify_threshold), key=lambda d: -d.conf)
+            host = LazyHost(frame.image) if self.on_device and not on_device else None
             for det in chosen[:self.max_crops_per_image]:
-                jobs.append((det, self._crop(frame.image, det.bbox)))
+                if on_device:
+                    jobs.append((det, (frame.image, det.bbox)))
+                else:
+                    jobs.append((det, self._crop(host.array() if host else frame.image, det.bbox)))
         for start in range(0, len(jobs), self.classifier_batch_size):
             chunk = jobs[start:start + self.classifier_batch_size]
-            for (det, _), top in zip(chunk, self.classifier.classify([crop for _, crop in chunk], top_k=self.top_k)):
+            if on_device:
+                import torch
+
+                batch = device_batch(self.classifier, [job for _, job in chunk], self.crop_padding)
+                step = self.classifier.batch_size  # the forward batches `classify` would run
+                logits = torch.cat([self.classifier.forward_batch(batch[i:i + step])
+                                    for i in range(0, len(batch), step)])
+                tops = self.classifier.top_labels(torch.softmax(logits, dim=-1), self.top_k)
+            else:
+                tops = self.classifier.classify([crop for _, crop in chunk], top_k=self.top_k)
+            for (det, _), top in zip(chunk, tops):
                 det.classifications = [(label, float(score)) for label, score in top]
 
     def _crop(self, image, bbox):
