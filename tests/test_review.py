@@ -249,7 +249,8 @@ s = by_path["{b}"]; s.tags.remove("verified"); s.save()      # and takes back a 
     # The dataset deleted and synced again: it never held the boxes on c, so it must not withdraw them; they
     # are written back into it, where a reviewer sees them.
     fo_script(fo_env, 'fo.delete_dataset("wildeye-sdcard-w")')
-    wildeye_json(fo_env, "review", "sync", "--out", out)
+    synced = wildeye(fo_env, "review", "sync", "--out", out)
+    assert synced.returncode == 0 and "below the detection threshold 0.20 in low_confidence_detections" in synced.stdout
     remade = wildeye_json(fo_env, "review", "pull", "--out", out)
     assert remade["withdrawn"] == 0 and remade["restored"] == 1 and remade["human_labels_in_journal"] == 2
     got = fo_script(fo_env, f"""

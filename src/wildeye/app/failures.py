@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from wildeye.atomic import write_text_atomic
+
+logger = logging.getLogger(__name__)
 
 FAILED_LIST = "failed.csv"
 SHOWN = 5  # failed files named in a summary; the rest are in the list
@@ -27,7 +30,11 @@ def failure_summary(out_dir: Path, failed: list[FailedFile]) -> dict:
     """Write the list and return what a summary carries: `failed_files` (the first SHOWN, in path order) and
     `failed_list` (the CSV's path; None when nothing failed)."""
     failed = sorted(failed, key=lambda f: f.path)
-    listed = write_failed_list(out_dir, failed)
+    try:
+        listed = write_failed_list(out_dir, failed)
+    except OSError as exc:  # a full disk costs the list, not the finished scan or run
+        logger.warning("the list of failed files was not written to %s: %s", Path(out_dir) / FAILED_LIST, exc)
+        listed = None
     return {"failed_files": [asdict(f) for f in failed[:SHOWN]], "failed_list": str(listed) if listed else None}
 
 

@@ -94,7 +94,9 @@ def sync(obj: dict, out: Path, dataset: str | None, as_json: bool) -> None:
     elif not (obj or {}).get("quiet"):
         click.echo(f"{summary['dataset']}: {summary['samples']} samples ({summary['added']} new, "
                    f"{summary['updated']} updated), {summary['needs_review']} need review; "
-                   f"{summary['seconds']:.1f} s. Open it with `wildeye review {summary['dataset']}`")
+                   f"{summary['shown_detections']} boxes shown, {summary['detections'] - summary['shown_detections']}"
+                   f" below the detection threshold {summary['detection_threshold']:.2f} in low_confidence_detections;"
+                   f" {summary['seconds']:.1f} s. Open it with `wildeye review {summary['dataset']}`")
 
 
 @review.command("pull")

@@ -26,8 +26,6 @@ from wildeye.review.dataset import default_dataset_name
 from wildeye.review.fields import GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED, VERIFIED_TAG, WRONG_TAG
 
 UNKNOWN = "unknown"
-
-
 PULLED_FROM = "review_pulled_from"  # journal meta: {origin: identity of the dataset last pulled}
 
 
