@@ -165,7 +165,8 @@ def test_wildeye_run_decode_device_on_cpu_writes_the_same_journal(models, tmp_pa
         code, summary = run_json("run", source, "--out", out, "--config", config, "--detector", detector,
                                  "--classifier", classifier, "--workers", "1", "--decode", mode, "--device", "cpu",
                                  "--no-fiftyone")
-        assert code == 1 and summary["failed"] == 1, summary  # the empty file; the truncated one is processed
+        # make_card's empty file (scan) and header-only JPEG (detect) fail; the truncated one is processed
+        assert code == 1 and summary["failed"] == 2, summary
         doc = json.loads((out / "megadetector.json").read_text())
         db = sqlite3.connect(out / "journal.sqlite")
         tables = {name: db.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]  # noqa: S608
