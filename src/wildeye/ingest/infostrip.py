@@ -49,15 +49,15 @@ class StripRead:
 
 def find_tessdata(configured: str | os.PathLike | None = None) -> Path:
     """The folder with Tesseract's English data: `configured`, else $TESSDATA_PREFIX, else the usual places."""
-    if configured is not None:
-        candidates = [Path(configured)]
+    env = os.environ.get("TESSDATA_PREFIX")
+    if configured is not None or env:  # as Tesseract itself: a folder named is the only place looked at
+        named = Path(configured if configured is not None else env)
+        candidates, where = [named, named / "tessdata"], str(named)
     else:
-        env = os.environ.get("TESSDATA_PREFIX")
-        candidates = ([Path(env), Path(env) / "tessdata"] if env else []) + [Path(d) for d in TESSDATA_DIRS]
+        candidates, where = [Path(d) for d in TESSDATA_DIRS], " or ".join(TESSDATA_DIRS[:2])
     for folder in candidates:
         if (folder / f"{LANGUAGE}.traineddata").is_file():
             return folder
-    where = str(candidates[0]) if configured is not None else "$TESSDATA_PREFIX or " + ", ".join(TESSDATA_DIRS[:2])
     raise EngineMissing(f"no Tesseract language data ({LANGUAGE}.traineddata) in {where}: {INSTALL_HINT}")
 
 
