@@ -4,8 +4,8 @@ Per deployment (its deployments.csv `timeSource`, else the scan's setting):
   exif  EXIF only (the file's modification time where it has none); no OCR.
   ocr   the strip of every frame is read and its time used wherever legible.
   auto  the strip is read where EXIF is missing or implausible, and on a few frames per deployment (the first, the
-        last and between) to check EXIF against it. If at least half of the frames read disagree with EXIF beyond
-        the tolerance, EXIF is taken to be wrong: every frame of the deployment is read and the strip's time used
+        last and between) to check EXIF against it. If most of the frames read disagree with EXIF beyond the
+        tolerance, EXIF is taken to be wrong: every frame of the deployment is read and the strip's time used
         where they disagree. A frame that disagrees alone among agreeing ones keeps EXIF (an OCR misread is likelier
         than one bad EXIF time); it is flagged either way.
 Both times are kept (`camera_time` from EXIF, `strip_time` from the strip) and `time_source` says which one the
@@ -185,9 +185,9 @@ def _disagrees(frame: Frame, settings: ScanSettings) -> bool:
 
 
 def _exif_suspect(group: list[Frame], settings: ScanSettings) -> bool:
-    """At least half of the frames with both times disagree: the camera's EXIF time is wrong, not the OCR."""
+    """Most of the frames with both times disagree: the camera's EXIF time is wrong, not the OCR."""
     compared = [f for f in group if f.strip is not None and f.exif is not None]
-    return bool(compared) and 2 * sum(_disagrees(f, settings) for f in compared) >= len(compared)
+    return 2 * sum(_disagrees(f, settings) for f in compared) > len(compared)
 
 
 def _choose(frame: Frame, mode: str, suspect: bool, settings: ScanSettings) -> None:
@@ -207,7 +207,7 @@ def _choose(frame: Frame, mode: str, suspect: bool, settings: ScanSettings) -> N
             record.flag("time_disagreement",
                         f"EXIF says {frame.exif:%Y-%m-%d %H:%M:%S}, the info strip {strip:%Y-%m-%d %H:%M:%S} "
                         f"({_span(_gap_s(frame))} apart): " + ("using the strip" if use_strip else
-                        "keeping EXIF (the only frames of the deployment that disagree: an OCR misread?)"))
+                        "keeping EXIF (most of the deployment's frames do not disagree: an OCR misread?)"))
             if use_strip:
                 return _use_strip(frame)
         elif mode == "ocr":
