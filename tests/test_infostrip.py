@@ -284,3 +284,15 @@ def test_real_frames_strip_time_when_exif_is_gone(engine, shared_images, tmp_pat
         record = files[f"cam{i}"]
         assert record.camera_time is None and record.time_source == "info_strip", record
         assert record.timestamp == expected.isoformat()
+
+
+def test_no_exif_no_strip_and_a_1970_file_date_is_flagged_implausible(engine, tmp_path):
+    import os
+
+    from imagegen import write_frame
+
+    path = write_frame(tmp_path / "cam" / "IMG_0001.JPG", size=(320, 240))
+    os.utime(path, (0, 0))  # a card's FAT default
+    record = scan(tmp_path).files[0]
+    assert record.time_source == "mtime" and record.strip_text == ""  # read, nothing legible
+    assert codes(record) == ["no_capture_time", "implausible_capture_time"]

@@ -69,7 +69,6 @@ class StripOCR:
         self.source, self.settings, self.cache = source, settings, cache
         self._reader = None
         self._missing: str | None = None
-        self.read_count = 0
 
     def read(self, frames: list[Frame]) -> None:
         todo = []
@@ -90,7 +89,6 @@ class StripOCR:
             paths = [media_path(self.source, f.record.path) for f in todo]
             for frame, found in zip(todo, pool.map(lambda p: self._reader.read(p, years), paths)):
                 frame.record.strip_text = found.text
-        self.read_count += len(todo)
 
     def _engine(self) -> bool:
         if self._reader is None and self._missing is None:
@@ -167,10 +165,9 @@ def _read_stamps(group: list[Frame], settings: ScanSettings) -> None:
     order, why = decide_order(stamps, group[0].deployment.date_order, settings.strip_date_order, pairs,
                               settings.strip_tolerance_s)
     logger.debug("deployment %s: info strip dates read as %s (%s)", group[0].deployment.id, order, why)
-    latest = datetime.now() + timedelta(days=1)
     for frame in group:
         when = frame.stamp.time(order) if frame.stamp else None
-        frame.strip = when if when is not None and EARLIEST_PLAUSIBLE <= when <= latest else None
+        frame.strip = when if when is not None and _plausible(when) else None
         frame.record.strip_time = when.isoformat() if when else None
 
 
@@ -219,10 +216,17 @@ def _choose(frame: Frame, mode: str, suspect: bool, settings: ScanSettings) -> N
         record.time_source = "mtime"
         record.flag("no_capture_time", "no EXIF capture time: using the file's modification time"
                     + (" (no date legible in the info strip)" if record.strip_text == "" else ""))
-    elif frame.exif is None:
-        record.flag("implausible_capture_time",
-                    f"capture time {raw:%Y-%m-%d %H:%M} is implausible: camera clock not set? "
-                    "correct it with clockOffset in deployments.csv")
+        raw = datetime.fromisoformat(record.mtime)
+        if _plausible(raw):
+            return
+    elif frame.exif is not None:
+        return
+    record.flag("implausible_capture_time", f"capture time {raw:%Y-%m-%d %H:%M} is implausible: camera clock not "
+                "set? correct it with clockOffset in deployments.csv")
+
+
+def _plausible(when: datetime) -> bool:
+    return EARLIEST_PLAUSIBLE <= when <= datetime.now() + timedelta(days=1)
 
 
 def _use_strip(frame: Frame) -> None:
