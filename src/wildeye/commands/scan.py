@@ -22,11 +22,14 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK, NothingToDo
               help="Seconds between frames that start a new sequence.")
 @click.option("--full-hash", is_flag=True, help="Hash whole files (slower) instead of size + first/last 64 KiB.")
 @click.option("--threads", type=click.IntRange(1, 64), default=8, help="Threads reading file headers.")
+@click.option("--time-source", type=click.Choice(["auto", "exif", "ocr"]), default="auto", show_default=True,
+              help="Capture time from EXIF, the date printed in the info strip (ocr), or EXIF checked against the "
+                   "strip (auto); deployments.csv's timeSource overrides it per deployment.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @verbosity_options
 @click.pass_obj
 def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None, sequence_gap: float,
-         full_hash: bool, threads: int, as_json: bool) -> int:
+         full_hash: bool, threads: int, time_source: str, as_json: bool) -> int:
     """Scan an SD-card dump: media, EXIF, hashes, deployments, sequences; writes OUT/manifest.json."""
     from wildeye import ui
     from wildeye.app.failures import FailedFile, failure_summary
@@ -37,7 +40,7 @@ def scan(obj: dict, source: Path, out: Path | None, deployments_csv: Path | None
     check_source(source)
     out = out or source / "wildeye"
     ensure_writable(out)
-    settings = ScanSettings(sequence_gap_s=sequence_gap, full_hash=full_hash, workers=threads,
+    settings = ScanSettings(sequence_gap_s=sequence_gap, full_hash=full_hash, workers=threads, time_source=time_source,
                             deployments_csv=str(deployments_csv.resolve()) if deployments_csv else None)
     with ui.StageProgress(enabled=not obj["quiet"] and not as_json) as stages:
         manifest = run_scan(source, settings, out_dir=out, on_progress=stages.callback("scanning"))

@@ -1,10 +1,12 @@
 """Deployments: which camera, where, when — from a Camtrap DP-style deployments.csv or from folder names.
 
 deployments.csv uses Camtrap DP 1.0 column names (deploymentID, locationID, locationName, latitude, longitude,
-deploymentStart, deploymentEnd, cameraID, cameraModel) plus three wildeye columns:
+deploymentStart, deploymentEnd, cameraID, cameraModel) plus five wildeye columns:
   folder       path prefix (relative to the scanned folder) whose files belong to this deployment
   timezone     "+05:45", "UTC+8" or an IANA name such as "Asia/Kathmandu": the camera clock's zone
   clockOffset  correction added to the camera clock, "+01:30:00", "-00:05" or seconds ("-300")
+  timeSource   where capture times come from: auto (default), exif, or ocr (the date printed in the info strip)
+  dateOrder    MDY or DMY: how the camera prints 04/05/2015, when no day over 12 in its frames says
 Files are matched by folder first, then by cameraID == EXIF serial with the capture time inside the window.
 """
 
@@ -31,7 +33,9 @@ KNOWN_COLUMNS = {
     "cameraModel": "camera_model",
     "timezone": "timezone",
 }
-WILDEYE_COLUMNS = {"folder", "clockOffset"}
+WILDEYE_COLUMNS = {"folder", "clockOffset", "timeSource", "dateOrder"}
+TIME_SOURCES = ("auto", "exif", "ocr")
+DATE_ORDERS = ("MDY", "DMY")
 # DCF camera folders ("DCIM", "100MEDIA", "100RECNX", "101_BTCF") say nothing about where a camera stood.
 _DCF_DIR = re.compile(r"^(dcim|\d{3}[a-z0-9_]{5})$", re.IGNORECASE)
 _OFFSET = re.compile(r"^([+-])?(\d{1,3}):(\d{2})(?::(\d{2}))?$")
@@ -40,9 +44,12 @@ _OFFSET = re.compile(r"^([+-])?(\d{1,3}):(\d{2})(?::(\d{2}))?$")
 class Deployment:
     """A deployment with its parsed times, ready for matching files."""
 
-    def __init__(self, info: DeploymentInfo, folder: str | None = None):
+    def __init__(self, info: DeploymentInfo, folder: str | None = None, time_source: str | None = None,
+                 date_order: str | None = None):
         self.info = info
         self.folder = folder.strip("/") if folder else None
+        self.time_source = time_source  # auto | exif | ocr; None: the scan's setting
+        self.date_order = date_order  # MDY | DMY; None: decided from the frames, else the scan's setting
         self.tz = parse_timezone(info.timezone) if info.timezone else None
         self.start = _parse_time(info.deployment_start, self.tz) if info.deployment_start else None
         self.end = _parse_time(info.deployment_end, self.tz) if info.deployment_end else None
@@ -98,13 +105,24 @@ def load_deployments(path: Path) -> list[Deployment]:
                 if key in values:
                     values[key] = float(values[key])
             values["clock_offset_s"] = parse_clock_offset(row.get("clockOffset") or "")
-            deployment = Deployment(DeploymentInfo(**values), folder=(row.get("folder") or "").strip() or None)
+            deployment = Deployment(DeploymentInfo(**values), folder=(row.get("folder") or "").strip() or None,
+                                    time_source=_choice(row, "timeSource", TIME_SOURCES, str.lower),
+                                    date_order=_choice(row, "dateOrder", DATE_ORDERS, str.upper))
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc.problem}", exc.fix) from None
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}", "latitude/longitude are decimal degrees") from None
         deployments.append(deployment)
     return deployments
+
+
+def _choice(row: dict, column: str, allowed: tuple[str, ...], case) -> str | None:
+    raw = (row.get(column) or "").strip()
+    if not raw:
+        return None
+    if case(raw) not in allowed:
+        raise ConfigError(f"{column} {raw!r} is not one of {', '.join(allowed)}", f"write {column} as one of them")
+    return case(raw)
 
 
 def folder_deployment_id(rel_path: str, source_name: str) -> str:

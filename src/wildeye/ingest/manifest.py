@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from wildeye.atomic import write_bytes_atomic
@@ -36,8 +38,10 @@ class MediaFile(BaseModel):
     height: int | None = None
     mode: str | None = None  # RGB, L, CMYK …
     orientation: int | None = None
-    camera_time: str | None = None  # the camera clock, uncorrected, ISO 8601 without offset
-    time_source: str | None = None  # DateTimeOriginal | DateTime | mtime
+    camera_time: str | None = None  # the camera clock per EXIF, uncorrected, ISO 8601 without offset
+    time_source: str | None = None  # what `timestamp` comes from: DateTimeOriginal | DateTime | info_strip | mtime
+    strip_text: str | None = None  # the info strip's text the date was read from ("" nothing legible; None not read)
+    strip_time: str | None = None  # the camera clock per the info strip, uncorrected, ISO 8601 without offset
     utc_offset: str | None = None  # from EXIF OffsetTimeOriginal
     timestamp: str | None = None  # corrected capture time, ISO 8601 (with offset when known)
     make: str | None = None
@@ -94,6 +98,17 @@ class ScanSettings(BaseModel):
     full_hash: bool = Field(False, description="hash whole files instead of size + first/last 64 KiB")
     workers: int = Field(8, ge=1, le=64, description="I/O threads reading file headers")
     deployments_csv: str | None = None
+    time_source: Literal["auto", "exif", "ocr"] = Field(
+        "auto", description="capture time for deployments whose deployments.csv row does not say (timeSource): "
+        "auto = EXIF, the info strip where EXIF is missing, implausible or disagrees; exif = EXIF only; "
+        "ocr = the info strip wherever it is legible")
+    strip_date_order: Literal["MDY", "DMY"] = Field(
+        "MDY", description="order of an info strip's 04/05/2015 when nothing in a deployment's frames decides it")
+    strip_tolerance_s: float = Field(300.0, ge=0, description="EXIF and info strip disagree beyond this")
+    strip_sample: int = Field(3, ge=0, description="frames with good EXIF per deployment whose strip is read "
+                              "to check EXIF against it (auto)")
+    tessdata: str | None = Field(None, description="folder with Tesseract's eng.traineddata [default: "
+                                 "$TESSDATA_PREFIX or the OS's]")
 
 
 class Manifest(BaseModel):

@@ -13,14 +13,15 @@ from typing import Callable
 
 from wildeye import __version__
 from wildeye.errors import ConfigError
+from wildeye.ingest import capturetime
 from wildeye.ingest import deployments as dep
-from wildeye.ingest.manifest import DeploymentInfo, Flag, Manifest, MediaFile, ScanSettings
+from wildeye.ingest.capturetime import EARLIEST_PLAUSIBLE
+from wildeye.ingest.manifest import MANIFEST_NAME, DeploymentInfo, Flag, Manifest, MediaFile, ScanSettings
 from wildeye.ingest.media import FULL_HASH, QUICK_HASH, probe
 from wildeye.ingest.sequences import assign_sequences
 from wildeye.ingest.walk import walk_media
 from wildeye.names import media_path, record_name
 
-EARLIEST_PLAUSIBLE = datetime(2000, 1, 1)  # before this a trap's clock was reset, not set
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -46,7 +47,7 @@ def scan(source: Path, settings: ScanSettings | None = None, out_dir: Path | Non
                 on_progress(len(files), total)
 
     _mark_duplicates(source, files, settings.full_hash)
-    deployments = _place_in_time(files, table, record_name(source.name))
+    deployments = _place_in_time(files, table, source, settings, _previous_files(out_dir))
     assign_sequences(files, settings.sequence_gap_s)
     return Manifest(
         wildeye_version=__version__,
@@ -90,9 +91,12 @@ def _mark_duplicates(source: Path, files: list[MediaFile], full_hash: bool) -> N
                 other.flag("duplicate", f"same content as {first.path}")
 
 
-def _place_in_time(files: list[MediaFile], table: list[dep.Deployment], source_name: str) -> list[DeploymentInfo]:
-    """Give each file its deployment and corrected capture time; returns every deployment seen or declared."""
+def _place_in_time(files: list[MediaFile], table: list[dep.Deployment], source: Path, settings: ScanSettings,
+                   previous: list[MediaFile]) -> list[DeploymentInfo]:
+    """Give each file its deployment and corrected capture time (EXIF or info strip: see `capturetime`);
+    returns every deployment seen or declared."""
     by_id = {d.id: d for d in table}
+    source_name = record_name(source.name)
     now = datetime.now() + timedelta(days=1)
 
     def deployment_for(record: MediaFile, camera_time: datetime | None) -> dep.Deployment:
@@ -104,28 +108,41 @@ def _place_in_time(files: list[MediaFile], table: list[dep.Deployment], source_n
                 found = by_id[folder_id] = dep.Deployment(DeploymentInfo(deployment_id=folder_id, source="folder"))
         return found
 
+    frames = []
     for record in files:
         if record.failure is not None:  # unreadable, but where it came from is still known
             record.deployment_id = deployment_for(record, None).id
             continue
-        if record.camera_time:
-            camera_time = datetime.fromisoformat(record.camera_time)
-        else:
-            camera_time = datetime.fromisoformat(record.mtime)
-            record.time_source = "mtime"
-            record.flag("no_capture_time", "no EXIF capture time: using the file's modification time")
-        if camera_time < EARLIEST_PLAUSIBLE or camera_time > now:
-            record.flag("implausible_capture_time",
-                        f"capture time {camera_time:%Y-%m-%d %H:%M} is implausible: camera clock not set? "
-                        "correct it with clockOffset in deployments.csv")
-        deployment = deployment_for(record, camera_time)
+        exif = datetime.fromisoformat(record.camera_time) if record.camera_time else None
+        deployment = deployment_for(record, exif or datetime.fromisoformat(record.mtime))
         record.deployment_id = deployment.id
-        when = deployment.local_time(camera_time, record.utc_offset)
+        plausible = exif if exif is not None and EARLIEST_PLAUSIBLE <= exif <= now else None
+        frames.append(capturetime.Frame(record, deployment, plausible))
+    ocr = capturetime.StripOCR(source, settings, capturetime.StripCache(previous))
+    try:
+        capturetime.settle(frames, settings, ocr)
+    finally:
+        ocr.close()
+    for frame in frames:
+        record, deployment = frame.record, frame.deployment
+        when = deployment.local_time(capturetime.camera_time(record),
+                                     record.utc_offset if record.time_source != capturetime.INFO_STRIP else None)
         record.timestamp = when.isoformat()
         if deployment.info.source == "deployments.csv" and not deployment.contains(when):
             record.flag("outside_deployment", f"captured outside deployment {deployment.id}'s start/end")
     used = {r.deployment_id for r in files}
     return [d.info for d in by_id.values() if d.info.source == "deployments.csv" or d.id in used]
+
+
+def _previous_files(out_dir: Path | None) -> list[MediaFile]:
+    """The files of the manifest a previous scan wrote to `out_dir` (for its cached info-strip reads), if any."""
+    path = Path(out_dir) / MANIFEST_NAME if out_dir else None
+    if path is None or not path.is_file():
+        return []
+    try:
+        return Manifest.read(path).files
+    except Exception:  # an older or damaged manifest: read the strips again
+        return []
 
 
 def summarize(manifest: Manifest) -> dict:

@@ -22,7 +22,9 @@ _SEP_OR_SPACE = r"(?:\s?[-/.]\s?|\s)"  # OCR drops separators now and then ("09.
 # (layout, pattern): "YMD" year first; "AB" two numbers of unknown order, then the year; month names.
 _DATES = (
     ("YMD", re.compile(r"(?<!\d)(\d{4})" + _SEP + r"(\d{1,2})" + _SEP + r"(\d{1,2})(?!\d)")),
-    ("AB", re.compile(r"(?<!\d)(\d{1,2})" + _SEP_OR_SPACE + r"(\d{1,2})" + _SEP_OR_SPACE + r"(\d{4})(?!\d)")),
+    # the year must not start a year-first date ("M 1/3 2010-11-06": a burst counter, then the date)
+    ("AB", re.compile(r"(?<!\d)(\d{1,2})" + _SEP_OR_SPACE + r"(\d{1,2})" + _SEP_OR_SPACE + r"(\d{4})(?!\d)"
+                      r"(?!\s?[-/.]\s?\d)")),
     ("DMonY", re.compile(r"(?<!\d)(\d{1,2})[\s\-/.]*" + _MONTH + r"[\s\-/.,]*(\d{4})(?!\d)", re.IGNORECASE)),
     ("MonDY", re.compile(_MONTH + r"[\s\-/.]*(\d{1,2})(?:st|nd|rd|th)?,?[\s\-/.]*(\d{4})(?!\d)", re.IGNORECASE)),
 )
