@@ -7,6 +7,7 @@
     ... --precision bf16   # bfloat16 autocast (fast on CPUs with AVX-512 BF16 / AMX, and on GPUs)
     ... --runtime onnxruntime   # the network exported to ONNX and run by ONNX Runtime (the CPU default)
     ... --precision auto   # whatever `wildeye run` picks on this device
+    ... --decode device    # JPEG decode and letterbox on --device (nvJPEG on CUDA), as `decode: device` runs
 
 Every frame MegaDetector processed goes through `wildeye.inference.decode` (the run's decoder, in the mode asked
 for) and `Detector.detect_prepared`, as `wildeye run` does, and is compared with MegaDetector's entry: identical
@@ -41,6 +42,8 @@ def compare(reference: dict, images: Path, detector, decode_mode: str = "full") 
     from wildeye.inference.decode import DecodeError, decode
 
     min_side = detector.image_size if decode_mode == "fast" else None
+    if decode_mode == "device":
+        decode = _device_decoder(detector)  # noqa: F811  (the run's device path in decode()'s shape)
     frames = identical = failed_both = ref_boxes = recalled = 0
     max_conf_change = 0.0
     differing: list[str] = []
@@ -51,7 +54,8 @@ def compare(reference: dict, images: Path, detector, decode_mode: str = "full") 
         started = time.perf_counter()
         try:
             decoded = decode(str(path), min_side)
-            ours = detector.detect_prepared([detector.prepare(decoded.image)])[0]
+            boxed = decoded.boxed if decode_mode == "device" else detector.prepare(decoded.image)
+            ours = detector.detect_prepared([boxed])[0]
         except DecodeError as exc:
             ours, error = None, str(exc)
         seconds += time.perf_counter() - started
@@ -92,12 +96,35 @@ def within_tolerance(result: dict) -> bool:
     return recall >= RECALL_TOLERANCE and result["max_conf_change"] <= CONF_TOLERANCE
 
 
+def _device_decoder(detector):
+    """`decode: device` for one frame: read (worker), decode on the detector's device, letterbox there."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from wildeye.inference.decode import DecodeError
+    from wildeye.inference.device_decode import Encoded, decode_batch, read_for_device, to_device
+
+    def decode(path: str, min_side=None):
+        item = read_for_device(path)
+        image = decode_batch([item], detector.device)[0] if isinstance(item, Encoded) else \
+            to_device(item.image, detector.device)
+        if isinstance(image, DecodeError):
+            raise image
+        boxed = detector.prepare_tensor([image])[0]
+        if detector.device.type == "cuda":
+            torch.cuda.synchronize(detector.device)
+        return SimpleNamespace(boxed=boxed)
+
+    return decode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("reference", type=Path, help="MegaDetector batch output JSON")
     parser.add_argument("images", type=Path, help="the folder its file paths are relative to")
     parser.add_argument("--detector", type=Path, required=True, help="the checkpoint MegaDetector ran")
-    parser.add_argument("--decode", choices=("full", "fast"), default="full")
+    parser.add_argument("--decode", choices=("full", "fast", "device"), default="full")
     parser.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="fp32")
     parser.add_argument("--runtime", choices=("auto", "torch", "onnxruntime"), default="auto",
                         help="auto: onnxruntime for --precision auto on a CPU, else torch")
