@@ -1,0 +1,154 @@
+"""Static (repeated) false detections: a rock boxed in 200 frames of one camera is marked and left out of decisions
+and events; the animal walking past survives; a reviewer's "real animal" answer is kept on later runs."""
+
+from __future__ import annotations
+
+import csv
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from wildeye.app.run import decide
+from wildeye.app.static import mark_static
+from wildeye.config import RunConfig, StaticConfig
+from wildeye.inference.static import BoxSighting, find_static
+from wildeye.ingest.manifest import DeploymentInfo, MediaFile
+from wildeye.records import STATIC_REAL_ANIMAL, Detection, StaticReview
+from wildeye.reports.build import build_report
+from wildeye.store.journal import Journal
+
+FOX = "a1;mammalia;carnivora;canidae;vulpes;vulpes;red fox"
+ROCK = (0.40, 0.60, 0.08, 0.06)
+START = datetime(2024, 5, 1, 6, 0, 0)
+ANIMAL_FRAMES = {48, 49, 50, 51, 148, 149, 150}  # two visits, days apart: two events
+
+
+def frame_time(i: int) -> datetime:
+    """Four frames per burst, a burst every ~3 hours: 200 frames over ~6 days."""
+    return START + timedelta(hours=3 * (i // 4), seconds=2 * (i % 4))
+
+
+def rock(rng: random.Random) -> Detection:
+    """The rock: the same place every frame (two pixels of jitter at 1920 px), an animal-ish box the classifier calls fox."""
+    bbox = tuple(round(v + rng.uniform(-0.001, 0.001), 4) for v in ROCK)
+    return Detection("animal", round(rng.uniform(0.25, 0.45), 3), bbox, [(FOX, 0.9)])
+
+
+def fox(i: int) -> Detection:
+    """The fox walks across the frame: its box moves every frame."""
+    return Detection("animal", 0.93, (0.05 + 0.12 * (i % 4), 0.3, 0.2, 0.25), [(FOX, 0.96)])
+
+
+def add_frames(out: Path, frames: range, seed: int = 0) -> None:
+    rng = random.Random(seed)
+    files, done = [], {}
+    for i in frames:
+        path = f"cam1/IMG_{i:04d}.JPG"
+        files.append(MediaFile(path=path, kind="image", size=1, mtime="2024-01-01T00:00:00", content_hash=f"h{i}",
+                               width=1920, height=1080, timestamp=frame_time(i).isoformat(), deployment_id="cam1",
+                               sequence_id=f"cam1#{i // 4:05d}", frame_num=i % 4, seq_num_frames=4))
+        done[path] = [rock(rng)] + ([fox(i)] if i in ANIMAL_FRAMES else [])
+    with Journal.open(out) as journal:
+        journal.set_meta("source", str(out.parent / "card"))
+        journal.add_media(files)
+        journal.set_deployments([DeploymentInfo(deployment_id="cam1", source="deployments.csv", latitude=28.1,
+                                                longitude=84.2, timezone="+05:45")])
+        run_id = journal.start_run(CONFIG.model_dump(mode="json"), {"detector": {"name": "md-test"}})
+        journal.record_batch(run_id, done, {})
+        journal.finish_run(run_id, "finished", {})
+
+
+CONFIG = RunConfig.model_validate({"ensemble": {"detection_threshold": 0.2, "geofence": False}})
+
+
+def process(out: Path, cfg: StaticConfig | None = None) -> dict:
+    """What `wildeye run` does after the models: static marks over the whole journal, then decisions."""
+    with Journal.open(out) as journal:
+        summary = mark_static(journal, cfg or CONFIG.static)
+        decide(journal, CONFIG)
+    return summary
+
+
+def sightings(out: Path) -> list[dict]:
+    build_report(out, run_in_progress=False)
+    with open(out / "report" / "sightings.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_rock_in_200_frames_is_static_and_only_the_fox_survives(tmp_path):
+    out = tmp_path / "run"
+    add_frames(out, range(200))
+    summary = process(out)
+    assert summary == {"static_clusters": 1, "static_boxes": 200, "suppressed_boxes": 200}
+    with Journal.open(out, write=False) as journal:
+        [cluster] = journal.static_clusters()
+        decisions = journal.decisions()
+        boxes = journal.detections()
+    assert cluster.static and cluster.frames == 200 and cluster.sequences == 50 and cluster.days >= 6
+    assert cluster.first_seen == START.isoformat() and cluster.category == "animal"
+    assert all(abs(a - b) < 0.003 for a, b in zip(cluster.mean_box, ROCK))
+    fox_frames = {p for p, d in decisions.items() if d.label == FOX}
+    assert fox_frames == {f"cam1/IMG_{i:04d}.JPG" for i in ANIMAL_FRAMES}
+    assert {d.label for p, d in decisions.items() if p not in fox_frames} == {"blank"}
+    # the rock keeps no decision; the fox's box keeps its own
+    assert boxes["cam1/IMG_0050.JPG"][0].decision is None and boxes["cam1/IMG_0050.JPG"][1].decision.label == FOX
+    assert not any(d.needs_review for p, d in decisions.items() if p not in fox_frames)
+    events = sightings(out)
+    assert [(e["deployment_id"], int(e["frames"])) for e in events] == [("cam1", 4), ("cam1", 3)]
+
+    # without static marks every frame is a fox: the rock floods the events
+    process(out, StaticConfig(enabled=False))
+    with Journal.open(out, write=False) as journal:
+        assert journal.static_marks() == {}
+        assert sum(d.label == FOX for d in journal.decisions().values()) == 200
+    assert sum(int(e["frames"]) for e in sightings(out)) == 200
+
+
+def test_nightly_runs_grow_the_cluster_and_a_real_animal_answer_is_kept(tmp_path):
+    out = tmp_path / "run"
+    add_frames(out, range(120))
+    process(out)
+    with Journal.open(out, write=False) as journal:
+        [first] = journal.static_clusters()
+    assert first.frames == 120
+
+    # the next night's frames join the same cluster, under the same id
+    add_frames(out, range(120, 200), seed=1)
+    process(out)
+    with Journal.open(out) as journal:
+        [grown] = journal.static_clusters()
+        assert (grown.cluster_id, grown.frames) == (first.cluster_id, 200)
+        # a reviewer says it is a real animal (say, a badger at its sett): never suppressed again
+        journal.record_static_reviews([StaticReview("cam1", grown.cluster_id, grown.category, grown.anchor,
+                                                    STATIC_REAL_ANIMAL, reviewer="ana", origin="test")])
+    process(out)
+    add_frames(out, range(200, 240), seed=2)  # and stays so for frames of later runs
+    summary = process(out)
+    assert summary["suppressed_boxes"] == 0 and summary["static_boxes"] == 240
+    with Journal.open(out, write=False) as journal:
+        [kept] = journal.static_clusters()
+        assert kept.cluster_id == first.cluster_id
+        assert all(not m.suppressed and m.answer == STATIC_REAL_ANIMAL for m in journal.static_marks().values())
+        assert sum(d.label == FOX for d in journal.decisions().values()) == 240
+
+
+def test_rde_rules_size_confidence_sequences_and_iou():
+    def sighting(i, bbox=ROCK, conf=0.5, seq=None, category="animal"):
+        return BoxSighting("d", f"f{i}.jpg", 0, category, conf, bbox, seq if seq is not None else f"s{i // 4}",
+                           f"2024-05-01T{i // 60:02d}:{i % 60:02d}:00")
+
+    cfg = StaticConfig()
+    [c] = find_static([sighting(i) for i in range(20)], cfg)
+    assert c.static and c.frames == 20
+    assert not find_static([sighting(i) for i in range(19)], cfg)[0].static  # under RDE's 20 occurrences
+    assert not find_static([sighting(i, seq="one burst") for i in range(30)], cfg)[0].static  # a resting animal
+    big = (0.1, 0.1, 0.5, 0.5)  # 25% of the frame: above RDE's 0.2, an animal close to the camera
+    assert find_static([sighting(i, bbox=big) for i in range(40)], cfg) == []
+    assert find_static([sighting(i, conf=0.05) for i in range(40)], cfg) == []  # below confidenceMin 0.1
+    assert find_static([sighting(i, category="person") for i in range(40)],
+                       StaticConfig(categories=["animal"])) == []
+    shifted = (ROCK[0] + 0.01, *ROCK[1:])  # IoU ~0.78 with the rock: another place at 0.9
+    found = find_static([sighting(i, bbox=ROCK if i % 2 else shifted) for i in range(60)], cfg)
+    assert sorted(c.frames for c in found) == [30, 30]
+    assert len(find_static([sighting(i, bbox=ROCK if i % 2 else shifted) for i in range(60)],
+                           StaticConfig(iou=0.7))) == 1
