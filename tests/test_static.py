@@ -8,6 +8,8 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from conftest_review import fo_env  # noqa: F401
+
 from wildeye.app.run import decide
 from wildeye.app.static import mark_static
 from wildeye.config import RunConfig, StaticConfig
@@ -152,3 +154,50 @@ def test_rde_rules_size_confidence_sequences_and_iou():
     assert sorted(c.frames for c in found) == [30, 30]
     assert len(find_static([sighting(i, bbox=ROCK if i % 2 else shifted) for i in range(60)],
                            StaticConfig(iou=0.7))) == 1
+
+
+def test_review_one_view_per_cluster_and_a_real_animal_tag_is_remembered(tmp_path, fo_env):
+    from conftest_review import fo_script, wildeye_json
+
+    out = tmp_path / "trail-out"
+    add_frames(out, range(200))
+    process(out)
+    with Journal.open(out, write=False) as journal:
+        [cluster] = journal.static_clusters()
+    view = f"static-cam1-{cluster.cluster_id}"
+    synced = wildeye_json(fo_env, "review", "sync", "--out", out, "--dataset", "trail")
+    assert synced["static_detections"] == 200 and synced["static_clusters"] == 1
+    got = fo_script(fo_env, f"""
+ds = fo.load_dataset("trail")
+v = ds.load_saved_view("{view}")
+fox = ds.match(F("media_path") == "cam1/IMG_0050.JPG").first()
+result = {{"views": ds.list_saved_views(), "in_view": len(v), "description": ds.get_saved_view_info("{view}")["description"],
+          "shown": ds.count("detections.detections"), "static": ds.count("static_detections.detections"),
+          "fox": [d.confidence for d in fox.detections.detections],
+          "fox_static": [d.static_cluster for d in fox.static_detections.detections],
+          "queue": len(ds.load_saved_view("needs-review").match(F("static_clusters").length() > 0)
+                       .match(F("prediction.label") == "blank"))}}
+# the reviewer: this "rock" is a badger at its sett. Select all in the view, tag real_animal.
+v.tag_samples("real_animal")
+""")
+    assert view in got["views"] and got["in_view"] == 200
+    assert "200 frames" in got["description"] and "50 sequences" in got["description"]
+    assert got["shown"] == len(ANIMAL_FRAMES) and got["static"] == 200  # the rock is apart, the fox is shown
+    assert got["fox"] == [0.93] and got["fox_static"] == [cluster.cluster_id]
+    assert got["queue"] == 0  # static-only frames are not in the review queue
+
+    pulled = wildeye_json(fo_env, "review", "pull", "--out", out, "--dataset", "trail")
+    assert pulled["static_answers"] == {cluster.cluster_id: STATIC_REAL_ANIMAL}
+    assert process(out)["suppressed_boxes"] == 0  # the next run: the rock's boxes count again
+    add_frames(out, range(200, 220), seed=3)
+    assert process(out)["suppressed_boxes"] == 0  # and new frames of that place too
+    with Journal.open(out, write=False) as journal:
+        [review] = journal.static_reviews()
+        assert (review.cluster_id, review.answer, review.origin) == (cluster.cluster_id, "animal", "fiftyone:trail")
+    wildeye_json(fo_env, "review", "sync", "--out", out, "--dataset", "trail")
+    again = fo_script(fo_env, f"""
+ds = fo.load_dataset("trail")
+result = {{"static": ds.count("static_detections.detections"), "in_view": len(ds.load_saved_view("{view}")),
+          "description": ds.get_saved_view_info("{view}")["description"]}}
+""")
+    assert again["static"] == 0 and again["in_view"] == 220 and "a real animal" in again["description"]
