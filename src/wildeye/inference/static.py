@@ -88,22 +88,50 @@ def find_static(boxes: Iterable[BoxSighting], cfg: StaticConfig | None = None,
     return clusters
 
 
+_CELL = 0.02  # grid cell of box centres (normalized): a box is compared only with anchors whose centre can match
+
+
 def _cluster(deployment_id: str, category: str, boxes: list[BoxSighting], seeds: list[tuple[float, ...]],
              cfg: StaticConfig) -> list[StaticCluster]:
-    anchors: list[tuple[float, ...]] = list(seeds)
-    array = np.array(anchors, dtype=float).reshape(-1, 4)
-    places: list[list[BoxSighting]] = [[] for _ in anchors]
+    """Greedy places in time order. IoU >= t bounds where a match can lie: the overlap in x is at least t times
+    either width, so the other width is within [t*w, w/t] and the centres differ by at most (1-t)*w/t (likewise in
+    y); only anchors on grid cells within that range are compared."""
+    t = cfg.iou
+    anchors: list[tuple[float, ...]] = []
+    array = np.zeros((max(64, 2 * len(seeds)), 4))  # grows by doubling: appending stays cheap
+    grid: dict[tuple[int, int], list[int]] = defaultdict(list)
+    places: list[list[BoxSighting]] = []
+
+    def add(bbox: tuple[float, ...], members: list[BoxSighting]) -> None:
+        nonlocal array
+        if len(anchors) == len(array):
+            array = np.vstack([array, np.zeros_like(array)])
+        array[len(anchors)] = bbox
+        grid[_cell(bbox)].append(len(anchors))
+        anchors.append(tuple(bbox))
+        places.append(members)
+
+    for seed in seeds:
+        add(seed, [])
     for box in boxes:
-        bbox = np.asarray(box.bbox, dtype=float)
-        if len(anchors):
-            overlap = iou(bbox, array)
-            best = int(np.argmax(overlap))
-            if overlap[best] >= cfg.iou:
-                places[best].append(box)
+        x, y, w, h = box.bbox
+        rx, ry = (1 - t) * w / t + 1e-9, (1 - t) * h / t + 1e-9
+        cx, cy = x + w / 2, y + h / 2
+        near = [i for gx in range(int(np.floor((cx - rx) / _CELL)), int(np.floor((cx + rx) / _CELL)) + 1)
+                for gy in range(int(np.floor((cy - ry) / _CELL)), int(np.floor((cy + ry) / _CELL)) + 1)
+                for i in grid.get((gx, gy), ())]
+        if near:
+            near.sort()  # ties go to the oldest place, as without the grid
+            if len(near) <= 16:  # a few anchors: plain floats beat numpy's per-call cost
+                overlap = [_iou1(box.bbox, anchors[i]) for i in near]
+                best = max(range(len(near)), key=overlap.__getitem__)
+            else:
+                overlap = iou(np.asarray(box.bbox, dtype=float), array[near])
+                best = int(np.argmax(overlap))
+            if overlap[best] >= t:
+                places[near[best]].append(box)
                 continue
-        anchors.append(tuple(box.bbox))
-        array = np.vstack([array, bbox[None, :]])
-        places.append([box])
+        add(box.bbox, [box])
     result = []
     for anchor, members in zip(anchors, places):
         if len(members) < 2:
@@ -122,3 +150,18 @@ def _cluster(deployment_id: str, category: str, boxes: list[BoxSighting], seeds:
             mean_conf=round(float(np.mean([b.conf for b in members])), 4),
             static=len(frames) >= cfg.min_frames and len(sequences) >= cfg.min_sequences))
     return result
+
+
+def _iou1(a, b) -> float:
+    """IoU of two [x, y, w, h] boxes (the scalar form of `iou`)."""
+    iw = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    ih = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def _cell(bbox) -> tuple[int, int]:
+    x, y, w, h = bbox
+    return int(np.floor((x + w / 2) / _CELL)), int(np.floor((y + h / 2) / _CELL))
