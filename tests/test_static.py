@@ -201,3 +201,32 @@ result = {{"static": ds.count("static_detections.detections"), "in_view": len(ds
           "description": ds.get_saved_view_info("{view}")["description"]}}
 """)
     assert again["static"] == 0 and again["in_view"] == 220 and "a real animal" in again["description"]
+
+
+def test_the_grid_finds_what_comparing_with_every_place_finds():
+    """The centre grid only skips anchors IoU rules out: same places as the plain greedy loop, at any IoU."""
+    from wildeye.inference.static import _iou1
+
+    rng = random.Random(5)
+    places = [(rng.uniform(0, 0.8), rng.uniform(0, 0.8), rng.uniform(0.01, 0.2), rng.uniform(0.01, 0.2))
+              for _ in range(25)]
+    boxes = []
+    for i in range(600):
+        x, y, w, h = rng.choice(places)
+        j = rng.choice([0.0, 0.003, 0.02])
+        boxes.append(BoxSighting("d", f"f{i}.jpg", 0, "animal", 0.5,
+                                 (x + rng.uniform(-j, j), y + rng.uniform(-j, j), w, h), f"s{i // 3}",
+                                 f"2024-05-01T{i // 60 % 24:02d}:{i % 60:02d}:00"))
+    for t in (0.5, 0.8, 0.9, 0.97):
+        cfg = StaticConfig(iou=t, min_frames=2, min_sequences=1)
+        anchors, members = [], []
+        for b in sorted(boxes, key=lambda b: (b.timestamp, b.path, b.idx)):
+            overlaps = [_iou1(b.bbox, a) for a in anchors]
+            best = max(range(len(anchors)), key=overlaps.__getitem__, default=None)
+            if best is not None and overlaps[best] >= t:
+                members[best].append(b.path)
+            else:
+                anchors.append(b.bbox)
+                members.append([b.path])
+        expected = sorted(sorted(m) for m in members if len(m) >= 2)
+        assert sorted(sorted(p for p, _ in c.members) for c in find_static(boxes, cfg)) == expected, t
