@@ -230,3 +230,27 @@ def test_the_grid_finds_what_comparing_with_every_place_finds():
                 members.append([b.path])
         expected = sorted(sorted(m) for m in members if len(m) >= 2)
         assert sorted(sorted(p for p, _ in c.members) for c in find_static(boxes, cfg)) == expected, t
+
+
+def test_wildeye_run_marks_a_box_in_every_frame_static_and_no_static_turns_it_off(tmp_path):
+    """End to end through the CLI: a detector that boxes the same place in every frame (a rock, as far as any
+    detector can tell), 24 frames in 6 bursts: static, so no frame is called animal; --no-static: every frame is."""
+    from clihelp import run_json
+    from imagegen import write_frame
+    from yolo_fixtures import write_always_animal
+
+    detector = write_always_animal(tmp_path / "rock_md.pt", image_size=320)
+    for i in range(24):
+        write_frame(tmp_path / "card" / "cam1" / f"IMG_{i:04d}.JPG", START + timedelta(minutes=30 * (i // 4),
+                                                                                         seconds=2 * i),
+                    size=(400, 300), seed=i)
+    config = tmp_path / "run.yaml"
+    config.write_text("static:\n  max_box_fraction: 1.0\n  min_frames: 20\n")  # its boxes are big
+    args = ["run", tmp_path / "card", "--detector", detector, "--classifier", "none", "--workers", "0",
+            "--no-fiftyone", "--config", config]
+    code, result = run_json(*args, "--out", tmp_path / "out")
+    assert code == 0 and result["processed"] == 24
+    assert result["static_clusters"] >= 1 and result["suppressed_boxes"] >= 24
+    assert result["animals"] == {} and result["blank"] == 24
+    code, result = run_json(*args, "--out", tmp_path / "out-no-static", "--no-static")
+    assert code == 0 and result["static_clusters"] == 0 and result["animals"] == {"animal": 24}
