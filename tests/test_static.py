@@ -254,3 +254,14 @@ def test_wildeye_run_marks_a_box_in_every_frame_static_and_no_static_turns_it_of
     assert result["animals"] == {} and result["blank"] == 24
     code, result = run_json(*args, "--out", tmp_path / "out-no-static", "--no-static")
     assert code == 0 and result["static_clusters"] == 0 and result["animals"] == {"animal": 24}
+
+
+def test_a_damaged_journal_keeps_the_reviewers_static_answers(tmp_path):
+    with Journal.open(tmp_path) as journal:
+        journal.record_static_reviews([StaticReview("cam1", "abc123", "animal", ROCK, STATIC_REAL_ANIMAL, "ana")])
+    data = (tmp_path / "journal.sqlite").read_bytes()
+    (tmp_path / "journal.sqlite").write_bytes(b"garbage!" * 12 + data[96:])  # the header overwritten
+    with Journal.open(tmp_path) as journal:  # set aside, started afresh: the answer survives
+        assert journal.get_meta("recovered_from")
+        assert [(r.cluster_id, r.answer, r.anchor) for r in journal.static_reviews()] == [
+            ("abc123", STATIC_REAL_ANIMAL, ROCK)]

@@ -783,6 +783,9 @@ def _recover(path: Path, exc: Exception) -> sqlite3.Connection:
     conn = _connect(path, check=False)
     conn.executemany("INSERT OR REPLACE INTO human_labels(path, label, count, boxes, verified, reviewer, reviewed_at,"
                      " origin) VALUES (?,?,?,?,?,?,?,?)", salvaged)
+    # reviewers' static/real-animal answers too (page by page, one per deployment survives: best effort)
+    conn.executemany("INSERT OR REPLACE INTO static_reviews(deployment_id, cluster_id, category, anchor, answer,"
+                     " reviewer, reviewed_at, origin) VALUES (?,?,?,?,?,?,?,?)", _salvage_static_reviews(damaged))
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('recovered_from', ?)", (json.dumps(damaged.name),))
     return conn
 
@@ -802,6 +805,23 @@ def _salvage_human_labels(damaged: Path) -> list[tuple]:
             continue
         rows.append(row)
     return rows
+
+
+def _salvage_static_reviews(damaged: Path) -> list[tuple]:
+    """Readable static_reviews rows of a damaged journal (anchor JSON intact); never fails the recovery."""
+    try:
+        rows = salvage_rows(damaged, SCHEMA, "static_reviews")
+    except Exception as exc:  # noqa: BLE001  (a damaged page must not cost the human labels already salvaged)
+        logger.warning("static review answers not salvaged: %s", exc)
+        return []
+    good = []
+    for row in rows:
+        try:
+            if len(json.loads(row[3])) == 4:
+                good.append(row)
+        except (TypeError, ValueError):
+            continue
+    return good
 
 
 def _acquire_lock(folder: Path, wait: bool) -> int:
