@@ -44,7 +44,8 @@ def static_views(dataset, clusters: list[dict]) -> dict:
                        f"{answer}. Select all and tag '{STATIC_TAG}' (a rock, a stump) or '{REAL_ANIMAL_TAG}', "
                        "then `wildeye review pull`")
         views[static_view_name(c["deployment_id"], c["cluster_id"])] = (
-            dataset.match((F("deployment") == c["deployment_id"])
+            dataset.match(((F("deployment") == c["deployment_id"]) if c["deployment_id"]  # "": no deployment
+                           else ~F("deployment").exists())
                           & F(STATIC_CLUSTERS).contains(c["cluster_id"])).sort_by([("captured_at", 1),
                                                                                     ("frame_num", 1)]),
             description)
