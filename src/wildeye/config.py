@@ -200,6 +200,24 @@ class AfterRunConfig(_Strict):
         "shell command run for each new flagship sighting (WILDEYE_* variables, JSON on stdin)"))
 
 
+class StaticConfig(_Strict):
+    """Static (repeated) false detections: a rock or stump boxed in hundreds of frames of one fixed camera.
+    Defaults follow MegaDetector's repeat detection elimination (IoU 0.9, 20 occurrences, boxes up to 20% of
+    the frame, confidence 0.1-1.0); wildeye also asks for several sequences, as a resting animal fills one burst."""
+
+    enabled: bool = Field(True, description=(
+        "mark static boxes after each run and leave them out of decisions, events and the review queue"))
+    iou: float = Field(0.9, gt=0.0, le=1.0, description="IoU at which two boxes are the same place")
+    min_frames: int = Field(20, ge=2, description="frames a place must be boxed in before it is static")
+    min_sequences: int = Field(3, ge=1, description="distinct sequences (bursts) those frames must span")
+    max_box_fraction: float = Field(0.2, gt=0.0, le=1.0, description=(
+        "larger boxes (fraction of the frame's area) are never static: mostly animals close to the camera"))
+    min_conf: float = Field(0.1, ge=0.0, le=1.0, description="boxes below this confidence are not considered")
+    max_conf: float = Field(1.0, ge=0.0, le=1.0, description="boxes above this confidence are not considered")
+    categories: list[Literal["animal", "person", "vehicle"]] = Field(
+        default_factory=lambda: ["animal", "person", "vehicle"], description="detector categories considered")
+
+
 class PrivacyConfig(_Strict):
     """What exports leave out or blur: people, and the exact sites of sensitive species (`wildeye report`, the
     `--on-sighting` hook's payload). Also the `privacy:` section of a report's project YAML."""
@@ -243,6 +261,7 @@ class RunConfig(_Strict):
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     after_run: AfterRunConfig = Field(default_factory=AfterRunConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    static: StaticConfig = Field(default_factory=StaticConfig)
 
 
 def resolve_decode(decode: str, device_type: str) -> str:

@@ -127,6 +127,9 @@ def print_run_summary(result: dict, verbose: bool) -> None:
         console.print(f"{others} other new sightings (sequences with an animal label) this run")
     console.print(f"blank {result['blank']}, human {result['human']}, vehicle {result['vehicle']}, "
                   f"needs review {result['needs_review']}")
+    if result.get("static_clusters"):
+        console.print(f"static: {result['static_clusters']} place(s) boxed again and again (a rock, a stump?), "
+                      f"{result.get('suppressed_boxes', 0)} box(es) left out; FiftyOne views 'static-*'")
     if result.get("failures"):
         console.print("failed: " + ", ".join(f"{reason} {n}" for reason, n in result["failures"].items()))
     _print_failed_files(console, result, result["failed"])

@@ -17,6 +17,7 @@ from typing import Callable
 
 from wildeye.app.alerts import new_sightings, notify
 from wildeye.app.failures import FailedFile, failure_summary
+from wildeye.app.static import mark_static
 from wildeye.atomic import write_json_atomic
 from wildeye.config import FALLBACK_DETECTION_THRESHOLD, RunConfig, resolve_decode
 from wildeye.errors import ConfigError, NothingToDo, WildeyeError
@@ -141,6 +142,8 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         status = "interrupted"
         try:
             pipeline.process(Path(source), pending, record, on_progress)
+            static = mark_static(journal, config.static)
+            log.event("static_marked", **static)
             decide(journal, config, models.classifier, models.info)
             outputs = {"megadetector_json": str(write_megadetector_json(
                 journal, out_dir, models.info, raw_classifications=config.after_run.raw_classifications))}
@@ -173,7 +176,7 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                   for m in journal.media() if m.status == "failed"]
     summary.update(frames_this_run=len(pending), seconds=round(time.perf_counter() - started, 2),
                    failures=failures, **failure_summary(out_dir, failed),
-                   new_sightings=[vars(s) for s in sightings], on_sighting=hooks, log=str(log.path))
+                   new_sightings=[vars(s) for s in sightings], on_sighting=hooks, log=str(log.path), **static)
     return RunOutcome(out_dir=out_dir, summary=summary, times=pipeline.times.as_dict(), models=models.info,
                       outputs=outputs)
 
@@ -223,17 +226,26 @@ def decide(journal, config: RunConfig, classifier=None, models_info: dict | None
     ensemble = build_ensemble(config, classifier, (models_info or {}).get("detector", {}))
     deployments = journal.deployments()
     detections = journal.detections()
-    images = []
+    suppressed = {key for key, mark in journal.static_marks().items() if mark.suppressed}
+    images, kept = [], {}
     for media in journal.media():
         if media.status != "done":
             continue
         deployment = deployments.get(media.deployment_id)
         extra = deployment.extra if deployment else {}
-        images.append(ImageResult(path=media.path, detections=detections.get(media.path, []),
+        boxes = detections.get(media.path, [])
+        # static boxes (a rock boxed in every frame, app.static) take no part: the box keeps no decision
+        kept[media.path] = [i for i in range(len(boxes)) if (media.path, i) not in suppressed]
+        images.append(ImageResult(path=media.path, detections=[boxes[i] for i in kept[media.path]],
                                   sequence_id=media.sequence_id, frame_num=media.frame_num,
                                   country=extra.get("country"), admin1_region=extra.get("admin1Region")))
-    journal.write_decisions({path: (d.prediction, [box_decision(box) for box in d.detections])
-                             for path, d in ensemble.decide_sequences(images).items()})
+    written = {}
+    for path, d in ensemble.decide_sequences(images).items():
+        per_box: list = [None] * len(detections.get(path, []))
+        for i, box in zip(kept[path], d.detections):
+            per_box[i] = box_decision(box)
+        written[path] = (d.prediction, per_box)
+    journal.write_decisions(written)
 
 
 def box_decision(d):

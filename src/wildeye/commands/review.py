@@ -97,6 +97,10 @@ def sync(obj: dict, out: Path, dataset: str | None, as_json: bool) -> None:
                    f"{summary['shown_detections']} boxes shown, {summary['detections'] - summary['shown_detections']}"
                    f" below the detection threshold {summary['detection_threshold']:.2f} in low_confidence_detections;"
                    f" {summary['seconds']:.1f} s. Open it with `wildeye review {summary['dataset']}`")
+        if summary.get("static_clusters"):
+            click.echo(f"{summary['static_detections']} static boxes (a place boxed again and again) in "
+                       f"static_detections, one 'static-*' view per cluster ({summary['static_clusters']}): tag "
+                       "'static' or 'real_animal', then `wildeye review pull`")
 
 
 @review.command("pull")
@@ -117,6 +121,10 @@ def pull(obj: dict, out: Path, dataset: str | None, as_json: bool) -> None:
             click.echo(f"{summary['withdrawn']} corrections withdrawn (cleared in the dataset; the machine's label "
                        f"applies again, the old rows are kept in the journal's human_label_withdrawals): "
                        + ", ".join(summary["withdrawn_paths"][:5]) + (" …" if summary["withdrawn"] > 5 else ""))
+        if summary.get("static_answers"):
+            answers = list(summary["static_answers"].values())
+            click.echo(f"static clusters answered: {answers.count('static')} static, {answers.count('animal')} real "
+                       "animal (kept for this deployment's future runs; `wildeye run` again applies them)")
         if summary["restored"]:
             click.echo(f"{summary['restored']} corrections written back into {summary['dataset']}: it is not the "
                        "dataset they were pulled from (made again, or another database), so nothing was withdrawn")

@@ -38,6 +38,9 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK
                    "(ONNX Runtime fp32 on a CPU); fp32: their own arithmetic, exactly.  [default: auto]")
 @click.option("--geofence/--no-geofence", "geofence", default=None,
               help="Apply the classifier's geofence map by the deployments' countries.  [default: on]")
+@click.option("--static/--no-static", "static", default=None,
+              help="Mark boxes boxed at the same place in many frames of a camera (a rock, a stump) static and "
+                   "leave them out of decisions, events and the review queue.  [default: on]")
 @click.option("--rerun", is_flag=True, help="Redo every frame when the journal holds results from other models.")
 @click.option("--wait", is_flag=True, default=None,
               help="If another run holds this journal, wait for it instead of exiting (3).")
@@ -53,7 +56,7 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK
 def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, detector: str | None,
         classifier: str | None, device: str | None, batch_size: int | None, workers: int | None,
         deployments_csv: Path | None, sequence_gap: float | None, decode: str | None, precision: str | None,
-        geofence: bool | None,
+        geofence: bool | None, static: bool | None,
         rerun: bool, wait: bool | None, fiftyone: bool | None,
         dataset: str | None, report: bool | None, on_sighting: str | None, as_json: bool) -> int:
     """Detect and classify every frame of SOURCE: resumable; writes a journal and MegaDetector JSON."""
@@ -65,7 +68,7 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
     # Flags and the YAML config are the same settings: a flag given overrides the file.
     flags = {"detector.name": detector, "device": device, "detector.batch_size": batch_size, "workers": workers,
              "decode": decode, "detector.precision": precision, "classifier.precision": precision,
-             "ensemble.geofence": geofence, "wait": wait,
+             "ensemble.geofence": geofence, "static.enabled": static, "wait": wait,
              "scan.sequence_gap": sequence_gap, "scan.deployments": str(deployments_csv) if deployments_csv else None,
              "after_run.fiftyone": fiftyone, "after_run.dataset": dataset, "after_run.report": report,
              "after_run.on_sighting": on_sighting}

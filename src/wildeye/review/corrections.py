@@ -23,7 +23,8 @@ from datetime import timezone
 from pathlib import Path
 
 from wildeye.review.dataset import default_dataset_name
-from wildeye.review.fields import GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED, VERIFIED_TAG, WRONG_TAG
+from wildeye.review.fields import (GROUND_TRUTH, GROUND_TRUTH_BOXES, REAL_ANIMAL_TAG, REVIEWED, STATIC_CLUSTERS,
+                                   STATIC_TAG, VERIFIED_TAG, WRONG_TAG)
 
 UNKNOWN = "unknown"
 PULLED_FROM = "review_pulled_from"  # journal meta: {origin: identity of the dataset last pulled}
@@ -41,8 +42,10 @@ def pull_corrections(out_dir: Path, dataset_name: str | None = None) -> dict:
     origin = f"fiftyone:{dataset.name}"
     identity = dataset_identity(dataset)
     labels = read_corrections(dataset)
+    static_answers = read_static_answers(dataset)
     with Journal.open(out_dir, write=False) as journal:
         known = {m.path for m in journal.media()}
+        static_reviews = static_reviews_for(journal.static_clusters(), static_answers, origin)
         ours = [h for h in journal.human_labels().values() if h.origin == origin]
         pulled_before = (journal.get_meta(PULLED_FROM) or {}).get(origin)
     unknown_paths = [h.path for h in labels if h.path not in known]
@@ -58,12 +61,45 @@ def pull_corrections(out_dir: Path, dataset_name: str | None = None) -> dict:
         written, withdrawn = journal.replace_reviewed_labels(
             origin, labels, withdraw=same_dataset, reason=f"no longer set in {origin}: cleared by a reviewer")
         journal.set_meta(PULLED_FROM, {**(journal.get_meta(PULLED_FROM) or {}), origin: identity})
+        journal.record_static_reviews(static_reviews)
         total = len(journal.human_labels())
     kinds = Counter("wrong" if not h.verified else "boxes" if h.boxes else "label" for h in labels)
     return {"dataset": name, "pulled": written, "verified_or_relabelled": kinds["label"], "with_boxes": kinds["boxes"],
             "wrong_unlabelled": kinds["wrong"], "withdrawn": len(withdrawn),
             "withdrawn_paths": [h.path for h in withdrawn][:20], "restored": len(restored),
-            "not_in_journal": len(unknown_paths), "human_labels_in_journal": total, "out": str(out_dir)}
+            "not_in_journal": len(unknown_paths), "human_labels_in_journal": total,
+            "static_answers": {r.cluster_id: r.answer for r in static_reviews}, "out": str(out_dir)}
+
+
+def read_static_answers(dataset) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(deployment, cluster id) -> (answer, when) from the tags on the samples of each static cluster: any sample
+    tagged `real_animal` makes the cluster a real animal (the safe answer wins), else any tagged `static` confirms
+    it. A sample in several clusters answers for each of them."""
+    from fiftyone import ViewField as F
+
+    from wildeye.records import STATIC_CONFIRMED, STATIC_REAL_ANIMAL
+
+    tagged = dataset.match(F("tags").contains([STATIC_TAG, REAL_ANIMAL_TAG]) & (F(STATIC_CLUSTERS).length() > 0))
+    answers: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for deployment, clusters, tags, modified in zip(*tagged.values(
+            ["deployment", STATIC_CLUSTERS, "tags", "last_modified_at"], _allow_missing=True)):
+        answer = STATIC_REAL_ANIMAL if REAL_ANIMAL_TAG in (tags or ()) else STATIC_CONFIRMED
+        when = modified.replace(tzinfo=timezone.utc).isoformat(timespec="seconds") if modified else None
+        for cluster in clusters or ():
+            key = (deployment or "", cluster)
+            if answers.get(key, (None,))[0] != STATIC_REAL_ANIMAL:
+                answers[key] = (answer, when)
+    return answers
+
+
+def static_reviews_for(clusters, answers: dict, origin: str) -> list:
+    """StaticReview records for the journal's clusters a reviewer answered (with the anchor that keeps the cluster's
+    id across runs)."""
+    from wildeye.records import StaticReview
+
+    return [StaticReview(c.deployment_id, c.cluster_id, c.category, c.anchor, answers[key][0],
+                         reviewed_at=answers[key][1], origin=origin)
+            for c in clusters if (key := (c.deployment_id, c.cluster_id)) in answers]
 
 
 def dataset_identity(dataset) -> str:

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from wildeye.errors import WildeyeError
 from wildeye.review.fields import (GROUND_TRUTH, GROUND_TRUTH_BOXES, HUMAN_FIELDS,  # noqa: F401
-                                   LOW_CONFIDENCE_DETECTIONS, MACHINE_FIELDS, REVIEWED, VERIFIED_TAG, WRONG_TAG)
+                                   LOW_CONFIDENCE_DETECTIONS, MACHINE_FIELDS, REVIEWED, STATIC_CLUSTERS,
+                                   STATIC_DETECTIONS, VERIFIED_TAG, WRONG_TAG)
 
 
 def default_dataset_name(out_dir: Path) -> str:
@@ -47,6 +48,8 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
         runs = journal.runs()
         detection_threshold = journal.detection_threshold()
         deployments = journal.deployments() or _manifest_deployments(out_dir)
+        static_marks = journal.static_marks()  # computed after each run (app.static): used, never recomputed
+        static_clusters = static_evidence(journal)
     name = dataset_name or f"wildeye-{source.name or 'run'}"
     run_config = _last(runs, "config") or {}
     models = _models_info(_last(runs, "models") or {})
@@ -59,7 +62,7 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
     _declare_fields(fo, dataset)
 
     values = _machine_values(media, detections, decisions, deployments, models, source, ensemble,
-                             detection_threshold)
+                             detection_threshold, static_marks)
     paths = list(values["media_path"])
     existing = set(dataset.values("filepath"))
     new = [p for p in paths if p not in existing]
@@ -74,7 +77,8 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
         labels |= {d["species"] for v in values["detections"].values() if v for d in v["detections"]
                    if d.get("species")}
         prepare_review(dataset, labels=sorted(labels), flagship=ensemble.cfg.flagship_species,
-                       review_threshold=ensemble.cfg.review_threshold, detection_threshold=detection_threshold)
+                       review_threshold=ensemble.cfg.review_threshold, detection_threshold=detection_threshold,
+                       static_clusters=static_clusters)
     dataset.info.update({"detection_threshold": detection_threshold,
                          "review_threshold": ensemble.cfg.review_threshold, "wildeye_out_dir": str(out_dir.resolve()),
                          "wildeye_source": str(source),
@@ -84,7 +88,8 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
     shown = sum(len(v["detections"]) for v in values["detections"].values())
     return {"dataset": name, "created": created, "samples": len(dataset), "added": len(new),
             "updated": len(paths) - len(new), "stale": stale, "detections": sum(len(v) for v in detections.values()),
-            "shown_detections": shown, "detection_threshold": detection_threshold,
+            "shown_detections": shown, "static_detections": sum(m.suppressed for m in static_marks.values()),
+            "static_clusters": len(static_clusters), "detection_threshold": detection_threshold,
             "needs_review": sum(1 for p in decisions.values() if p.needs_review), "read_s": round(read_s, 3),
             "seconds": round(seconds, 3), "samples_per_s": round(len(paths) / seconds, 1) if seconds else None,
             "out": str(out_dir)}
@@ -160,8 +165,17 @@ def shown_box(detection, threshold: float) -> bool:
     return detection.conf >= threshold and (decision is None or decision.label != "blank")
 
 
+def static_evidence(journal) -> list[dict]:
+    """The journal's static clusters as the saved views describe them: id, deployment, evidence, answer."""
+    answers = {(r.deployment_id, r.cluster_id): r.answer for r in journal.static_reviews()}
+    return [{"cluster_id": c.cluster_id, "deployment_id": c.deployment_id, "category": c.category,
+             "frames": c.frames, "sequences": c.sequences, "days": c.days, "first_seen": c.first_seen,
+             "last_seen": c.last_seen, "mean_box": c.mean_box, "static": c.static,
+             "answer": answers.get((c.deployment_id, c.cluster_id))} for c in journal.static_clusters()]
+
+
 def _machine_values(media, detections, decisions, deployments, models, source: Path, ensemble,
-                    detection_threshold: float) -> dict:
+                    detection_threshold: float, static_marks: dict | None = None) -> dict:
     from bson import ObjectId
 
     from wildeye.labels import display_name
@@ -190,10 +204,17 @@ def _machine_values(media, detections, decisions, deployments, models, source: P
         flagship = False
         pred = decisions.get(m.path)
         blank = pred is not None and pred.label == "blank"
-        boxes, faint = [], []
-        for d in detections.get(m.path, []):
+        boxes, faint, static, clusters = [], [], [], []
+        for idx, d in enumerate(detections.get(m.path, [])):
             box = {"_id": ObjectId(), "_cls": "Detection", "tags": [], "label": d.category,
                    "bounding_box": list(d.bbox), "confidence": d.conf}
+            mark = (static_marks or {}).get((m.path, idx))
+            if mark is not None:
+                box["static_cluster"] = mark.cluster_id
+                clusters.append(mark.cluster_id)
+                if mark.suppressed:  # left out of decisions: shown apart, never in the frame's boxes
+                    static.append(box)
+                    continue
             if d.decision is not None:  # the ensemble's answer for this very box, as the journal keeps it
                 box.update(species=name_of(d.decision.label), species_score=float(d.decision.score),
                            taxonomy=d.decision.label)
@@ -201,6 +222,8 @@ def _machine_values(media, detections, decisions, deployments, models, source: P
             (boxes if not blank and shown_box(d, detection_threshold) else faint).append(box)
         columns["detections"][key] = {"_cls": "Detections", "detections": boxes}
         columns[LOW_CONFIDENCE_DETECTIONS][key] = {"_cls": "Detections", "detections": faint}
+        columns[STATIC_DETECTIONS][key] = {"_cls": "Detections", "detections": static}
+        columns[STATIC_CLUSTERS][key] = sorted(set(clusters))
         if pred is not None:
             columns["prediction"][key] = {"_id": ObjectId(), "_cls": "Classification", "tags": [],
                                           "label": name_of(pred.label), "confidence": float(pred.score),
@@ -253,6 +276,11 @@ def _declare_fields(fo, dataset) -> None:
         (f"{LOW_CONFIDENCE_DETECTIONS}.detections.species", fo.StringField, {}),
         (f"{LOW_CONFIDENCE_DETECTIONS}.detections.species_score", fo.FloatField, {}),
         (f"{LOW_CONFIDENCE_DETECTIONS}.detections.taxonomy", fo.StringField, {}),
+        (STATIC_DETECTIONS, fo.EmbeddedDocumentField, {"embedded_doc_type": fo.Detections}),
+        (f"{STATIC_DETECTIONS}.detections.static_cluster", fo.StringField, {}),
+        (f"{LOW_CONFIDENCE_DETECTIONS}.detections.static_cluster", fo.StringField, {}),
+        ("detections.detections.static_cluster", fo.StringField, {}),
+        (STATIC_CLUSTERS, fo.ListField, {"subfield": fo.StringField}),
         ("prediction", fo.EmbeddedDocumentField, {"embedded_doc_type": fo.Classification}),
         ("prediction.source", fo.StringField, {}),
         ("prediction.taxonomy", fo.StringField, {}),

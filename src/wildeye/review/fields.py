@@ -16,7 +16,13 @@ VERIFIED_TAG, WRONG_TAG = "verified", "wrong"
 # threshold), LOW_CONFIDENCE_DETECTIONS the rest, off in the App until a reviewer switches it on.
 LOW_CONFIDENCE_DETECTIONS = "low_confidence_detections"
 
+# Static boxes (a rock boxed in every frame, app.static): left out of `detections`, shown in STATIC_DETECTIONS
+# (each with its `static_cluster`); STATIC_CLUSTERS lists a sample's cluster ids, one saved view per cluster. A
+# reviewer tags the view's samples STATIC_TAG (confirmed) or REAL_ANIMAL_TAG (never suppressed again); pull keeps it.
+STATIC_DETECTIONS, STATIC_CLUSTERS = "static_detections", "static_clusters"
+STATIC_TAG, REAL_ANIMAL_TAG = "static", "real_animal"
+
 # Written by sync only, read-only in the App.
 MACHINE_FIELDS = ("media_path", "metadata", "detections", LOW_CONFIDENCE_DETECTIONS, "prediction", "deployment",
                   "sequence_id", "frame_num", "captured_at", "location", "needs_review", "review_reasons", "flagship",
-                  "models")
+                  "models", STATIC_DETECTIONS, STATIC_CLUSTERS)

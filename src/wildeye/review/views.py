@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from wildeye.review.fields import (GROUND_TRUTH, GROUND_TRUTH_BOXES, LOW_CONFIDENCE_DETECTIONS, REVIEWED,
-                                   VERIFIED_TAG, WRONG_TAG)
+from wildeye.review.fields import (GROUND_TRUTH, GROUND_TRUTH_BOXES, LOW_CONFIDENCE_DETECTIONS, REAL_ANIMAL_TAG,
+                                   REVIEWED, STATIC_CLUSTERS, STATIC_DETECTIONS, STATIC_TAG, VERIFIED_TAG, WRONG_TAG)
 
 NEEDS_REVIEW, FLAGSHIP, LOW_CONFIDENCE_BLANKS, SEQUENCES = "needs-review", "flagship", "low-confidence-blanks", "sequences"
 BASE_CLASSES = ("blank", "human", "vehicle", "animal", "unknown")
@@ -19,6 +19,37 @@ BASE_CLASSES = ("blank", "human", "vehicle", "animal", "unknown")
 def deployment_view_name(deployment_id: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", deployment_id.lower()).strip("-") or "unnamed"
     return f"deployment-{slug}"
+
+
+STATIC_VIEW_PREFIX = "static-"
+
+
+def static_view_name(deployment_id: str, cluster_id: str) -> str:
+    """`static-<deployment>-<cluster id>`: one saved view per static cluster."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (deployment_id or "").lower()).strip("-") or "unnamed"
+    return f"{STATIC_VIEW_PREFIX}{slug}-{cluster_id}"
+
+
+def static_views(dataset, clusters: list[dict]) -> dict:
+    """name -> (view, description) per static cluster (app.static's evidence, read from the journal): its frames
+    in time order, with what a reviewer does there."""
+    from fiftyone import ViewField as F
+
+    views = {}
+    for c in clusters:
+        answer = {STATIC_TAG: "confirmed static", "animal": "a real animal"}.get(c.get("answer"), "not reviewed")
+        box = ", ".join(f"{v:.3f}" for v in c["mean_box"]) if c.get("mean_box") else "?"
+        description = (f"{c['category']} boxed at the same place in {c['frames']} frames, {c['sequences']} "
+                       f"sequences, {c['days']} days ({c['first_seen']} to {c['last_seen']}), mean box [{box}]; "
+                       f"{answer}. Select all and tag '{STATIC_TAG}' (a rock, a stump) or '{REAL_ANIMAL_TAG}', "
+                       "then `wildeye review pull`")
+        views[static_view_name(c["deployment_id"], c["cluster_id"])] = (
+            dataset.match(((F("deployment") == c["deployment_id"]) if c["deployment_id"]  # "": no deployment
+                           else ~F("deployment").exists())
+                          & F(STATIC_CLUSTERS).contains(c["cluster_id"])).sort_by([("captured_at", 1),
+                                                                                    ("frame_num", 1)]),
+            description)
+    return views
 
 
 def review_views(dataset, flagship: list[str] | None = None, review_threshold: float = 0.65) -> dict:
@@ -45,13 +76,17 @@ def review_views(dataset, flagship: list[str] | None = None, review_threshold: f
 
 
 def prepare_review(dataset, labels: list[str], flagship: list[str], review_threshold: float,
-                   detection_threshold: float | None = None) -> list[str]:
+                   detection_threshold: float | None = None, static_clusters: list[dict] | None = None) -> list[str]:
     """Saved views, the annotation schema, the App's default fields and review instructions; safe to call on
-    every sync."""
+    every sync. Views of static clusters the journal no longer holds are removed."""
     saved = []
-    for name, (view, description) in review_views(dataset, flagship, review_threshold).items():
+    views = {**review_views(dataset, flagship, review_threshold), **static_views(dataset, static_clusters or [])}
+    for name, (view, description) in views.items():
         dataset.save_view(name, view, description=description, overwrite=True)
         saved.append(name)
+    for name in dataset.list_saved_views():
+        if name.startswith(STATIC_VIEW_PREFIX) and name not in views:
+            dataset.delete_saved_view(name)
     classes = class_list(labels, flagship)
     dataset.classes = {**dataset.classes, GROUND_TRUTH: classes, GROUND_TRUTH_BOXES: classes}
     dataset.set_label_schemas(label_schemas(dataset, classes))
@@ -63,7 +98,12 @@ def prepare_review(dataset, labels: list[str], flagship: list[str], review_thres
         f"'{GROUND_TRUTH_BOXES}' when the machine boxes are wrong); tag a sample '{VERIFIED_TAG}' when the "
         f"prediction is right, '{WRONG_TAG}' when it is wrong. Then run `wildeye review pull`. Boxes{below} are in "
         f"'{LOW_CONFIDENCE_DETECTIONS}': tick it in the sidebar to see them (e.g. on frames called blank).")
-    dataset.info["review_tags"] = [VERIFIED_TAG, WRONG_TAG]
+    if static_clusters:
+        dataset.info["review_instructions"] += (
+            f" Boxes at a place boxed again and again (a rock, a stump) are in '{STATIC_DETECTIONS}', left out of "
+            f"decisions: open each '{STATIC_VIEW_PREFIX}*' view, select all and tag '{STATIC_TAG}' or "
+            f"'{REAL_ANIMAL_TAG}' (never suppressed again), then pull and run again.")
+    dataset.info["review_tags"] = [VERIFIED_TAG, WRONG_TAG, STATIC_TAG, REAL_ANIMAL_TAG]
     dataset.save()
     return saved
 
@@ -99,4 +139,5 @@ def label_schemas(dataset, classes: list[str]) -> dict:
     schemas["prediction"] = {"type": "classification", "read_only": True}
     schemas["detections"] = {"type": "detections", "read_only": True}
     schemas[LOW_CONFIDENCE_DETECTIONS] = {"type": "detections", "read_only": True}
+    schemas[STATIC_DETECTIONS] = {"type": "detections", "read_only": True}
     return schemas

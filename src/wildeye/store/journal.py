@@ -30,7 +30,8 @@ from wildeye import __version__
 from wildeye.config import FALLBACK_DETECTION_THRESHOLD
 from wildeye.errors import EXIT_LOCKED, WildeyeError
 from wildeye.ingest.manifest import DeploymentInfo
-from wildeye.records import BoxDecision, Detection, Prediction
+from wildeye.records import (STATIC_REAL_ANIMAL, BoxDecision, Detection, Prediction, StaticCluster, StaticMark,
+                             StaticReview)
 from wildeye.store.salvage import salvage_rows
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,23 @@ CREATE TABLE IF NOT EXISTS human_label_withdrawals (  -- audit: corrections with
     path TEXT NOT NULL, label TEXT NOT NULL, count INTEGER, boxes TEXT, verified INTEGER NOT NULL DEFAULT 1,
     reviewer TEXT, reviewed_at TEXT, origin TEXT,
     withdrawn_at TEXT NOT NULL, reason TEXT
+);
+CREATE TABLE IF NOT EXISTS static_clusters (   -- places boxed again and again (inference.static), per deployment
+    deployment_id TEXT NOT NULL, cluster_id TEXT NOT NULL, category TEXT NOT NULL,
+    anchor TEXT NOT NULL, mean_box TEXT,   -- JSON [x, y, w, h]: the place's first box, the members' mean
+    frames INTEGER, sequences INTEGER, days INTEGER, first_seen TEXT, last_seen TEXT, mean_conf REAL,
+    static INTEGER NOT NULL,               -- the evidence reaches the configured bar
+    PRIMARY KEY (deployment_id, cluster_id)
+);
+CREATE TABLE IF NOT EXISTS static_boxes (      -- each box of a static cluster
+    path TEXT NOT NULL, idx INTEGER NOT NULL, deployment_id TEXT NOT NULL, cluster_id TEXT NOT NULL,
+    PRIMARY KEY (path, idx)
+);
+CREATE TABLE IF NOT EXISTS static_reviews (    -- a reviewer's answer per cluster: kept across runs, never recomputed
+    deployment_id TEXT NOT NULL, cluster_id TEXT NOT NULL, category TEXT NOT NULL, anchor TEXT NOT NULL,
+    answer TEXT NOT NULL,                  -- static | animal (a real animal: never suppressed again)
+    reviewer TEXT, reviewed_at TEXT, origin TEXT,
+    PRIMARY KEY (deployment_id, cluster_id)
 );
 """
 
@@ -651,6 +669,68 @@ class Journal:
     # == end of the imports section ==============================================================================
 
 
+    # == static detections (inference.static): the marks are computed once, after each run; readers use them =====
+
+    def replace_static(self, clusters: Iterable[StaticCluster]) -> None:
+        """The deployment clusters of the whole journal (replacing the earlier ones) and their boxes; reviewers'
+        answers (static_reviews) are never touched."""
+        clusters = list(clusters)
+        with self.transaction():
+            self.conn.execute("DELETE FROM static_clusters")
+            self.conn.execute("DELETE FROM static_boxes")
+            self.conn.executemany(
+                "INSERT INTO static_clusters(deployment_id, cluster_id, category, anchor, mean_box, frames, sequences,"
+                " days, first_seen, last_seen, mean_conf, static) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(c.deployment_id, c.cluster_id, c.category, json.dumps(list(c.anchor)),
+                  json.dumps(list(c.mean_box)) if c.mean_box else None, c.frames, c.sequences, c.days,
+                  c.first_seen, c.last_seen, c.mean_conf, int(c.static)) for c in clusters])
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO static_boxes(path, idx, deployment_id, cluster_id) VALUES (?,?,?,?)",
+                [(path, idx, c.deployment_id, c.cluster_id) for c in clusters for path, idx in c.members])
+
+    def static_clusters(self) -> list[StaticCluster]:
+        """Every stored cluster with its evidence and members (deployment, then most frames first)."""
+        members: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for path, idx, deployment_id, cid in self.conn.execute(
+                "SELECT path, idx, deployment_id, cluster_id FROM static_boxes ORDER BY path, idx"):
+            members.setdefault((deployment_id, cid), []).append((path, idx))
+        result = []
+        for row in self.conn.execute(
+                "SELECT deployment_id, cluster_id, category, anchor, mean_box, frames, sequences, days, first_seen,"
+                " last_seen, mean_conf, static FROM static_clusters ORDER BY deployment_id, frames DESC, cluster_id"):
+            result.append(StaticCluster(row[0], row[1], row[2], tuple(json.loads(row[3])),
+                                        members.get((row[0], row[1]), []), row[5], row[6], row[7], row[8], row[9],
+                                        tuple(json.loads(row[4])) if row[4] else None, row[10], bool(row[11])))
+        return result
+
+    def static_marks(self) -> dict[tuple[str, int], StaticMark]:
+        """(path, box index) -> the box's static mark. A box is suppressed (left out of decisions, events and the
+        review queue) when its cluster is static and no reviewer said it is a real animal, or when a reviewer
+        confirmed it static."""
+        return {(r[0], r[1]): StaticMark(r[2], r[3], r[5] != STATIC_REAL_ANIMAL and (bool(r[4]) or r[5] is not None),
+                                         r[5])
+                for r in self.conn.execute(
+                    "SELECT b.path, b.idx, b.deployment_id, b.cluster_id, c.static, r.answer FROM static_boxes b"
+                    " JOIN static_clusters c ON c.deployment_id=b.deployment_id AND c.cluster_id=b.cluster_id"
+                    " LEFT JOIN static_reviews r ON r.deployment_id=b.deployment_id AND r.cluster_id=b.cluster_id")}
+
+    def record_static_reviews(self, reviews: Iterable[StaticReview]) -> int:
+        """Reviewers' answers per deployment + cluster (a later answer replaces an earlier one)."""
+        rows = [(r.deployment_id, r.cluster_id, r.category, json.dumps(list(r.anchor)), r.answer, r.reviewer,
+                 r.reviewed_at or _now(), r.origin) for r in reviews]
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO static_reviews(deployment_id, cluster_id, category, anchor, answer, reviewer,"
+                " reviewed_at, origin) VALUES (?,?,?,?,?,?,?,?)", rows)
+        return len(rows)
+
+    def static_reviews(self) -> list[StaticReview]:
+        return [StaticReview(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], r[7])
+                for r in self.conn.execute(
+                    "SELECT deployment_id, cluster_id, category, anchor, answer, reviewer, reviewed_at, origin"
+                    " FROM static_reviews ORDER BY deployment_id, cluster_id")]
+
+
 class _Transaction:
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
@@ -703,6 +783,9 @@ def _recover(path: Path, exc: Exception) -> sqlite3.Connection:
     conn = _connect(path, check=False)
     conn.executemany("INSERT OR REPLACE INTO human_labels(path, label, count, boxes, verified, reviewer, reviewed_at,"
                      " origin) VALUES (?,?,?,?,?,?,?,?)", salvaged)
+    # reviewers' static/real-animal answers too (page by page, one per deployment survives: best effort)
+    conn.executemany("INSERT OR REPLACE INTO static_reviews(deployment_id, cluster_id, category, anchor, answer,"
+                     " reviewer, reviewed_at, origin) VALUES (?,?,?,?,?,?,?,?)", _salvage_static_reviews(damaged))
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('recovered_from', ?)", (json.dumps(damaged.name),))
     return conn
 
@@ -722,6 +805,23 @@ def _salvage_human_labels(damaged: Path) -> list[tuple]:
             continue
         rows.append(row)
     return rows
+
+
+def _salvage_static_reviews(damaged: Path) -> list[tuple]:
+    """Readable static_reviews rows of a damaged journal (anchor JSON intact); never fails the recovery."""
+    try:
+        rows = salvage_rows(damaged, SCHEMA, "static_reviews")
+    except Exception as exc:  # noqa: BLE001  (a damaged page must not cost the human labels already salvaged)
+        logger.warning("static review answers not salvaged: %s", exc)
+        return []
+    good = []
+    for row in rows:
+        try:
+            if len(json.loads(row[3])) == 4:
+                good.append(row)
+        except (TypeError, ValueError):
+            continue
+    return good
 
 
 def _acquire_lock(folder: Path, wait: bool) -> int:
