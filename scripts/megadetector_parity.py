@@ -37,28 +37,23 @@ def iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def compare(reference: dict, images: Path, detector, decode_mode: str = "full") -> dict:
-    """Per-frame comparison of `detector` (a wildeye Detector) with MegaDetector's output document."""
-    from wildeye.inference.decode import DecodeError, decode
+def compare(reference: dict, images: Path, detector, decode_mode: str = "full", prepared: list | None = None) -> dict:
+    """Per-frame comparison of `detector` (a wildeye Detector) with MegaDetector's output document.
 
-    min_side = detector.image_size if decode_mode == "fast" else None
-    if decode_mode == "device":
-        decode = _device_decoder(detector)  # noqa: F811  (the run's device path in decode()'s shape)
+    `prepared` (from `prepare_frames`, for the same image size) skips the decode, so several paths can be compared
+    on frames decoded once; `seconds` is then the detector's time alone.
+    """
+    if prepared is None:
+        prepared = prepare_frames(reference, images, detector, decode_mode)
     frames = identical = failed_both = ref_boxes = recalled = 0
     max_conf_change = 0.0
     differing: list[str] = []
     wildeye_only_failures: list[str] = []
     seconds = 0.0
-    for entry in reference["images"]:
-        path = images / entry["file"]
+    for entry, (item, error, decode_seconds) in zip(reference["images"], prepared):
         started = time.perf_counter()
-        try:
-            decoded = decode(str(path), min_side)
-            boxed = decoded.boxed if decode_mode == "device" else detector.prepare(decoded.image)
-            ours = detector.detect_prepared([boxed])[0]
-        except DecodeError as exc:
-            ours, error = None, str(exc)
-        seconds += time.perf_counter() - started
+        ours = None if item is None else detector.detect_prepared([item])[0]
+        seconds += time.perf_counter() - started + decode_seconds
         if entry.get("detections") is None:  # MegaDetector failed this frame
             failed_both += ours is None
             continue
@@ -85,6 +80,27 @@ def compare(reference: dict, images: Path, detector, decode_mode: str = "full") 
     return {"frames": frames, "identical": identical, "differing": differing, "reference_boxes": ref_boxes,
             "recalled": recalled, "max_conf_change": round(max_conf_change, 4), "failed_in_both": failed_both,
             "failed_only_in_wildeye": wildeye_only_failures, "seconds": round(seconds, 2)}
+
+
+def prepare_frames(reference: dict, images: Path, detector, decode_mode: str = "full") -> list:
+    """(letterboxed frame or None, decode error, decode seconds) per entry of the document, as `wildeye run`
+    decodes and letterboxes them for `detector`'s image size."""
+    from wildeye.inference.decode import DecodeError, decode
+
+    min_side = detector.image_size if decode_mode == "fast" else None
+    device_decode = _device_decoder(detector) if decode_mode == "device" else None
+    out = []
+    for entry in reference["images"]:
+        started = time.perf_counter()
+        try:
+            if device_decode is not None:  # the run's device path: decode and letterbox on the detector's device
+                boxed = device_decode(str(images / entry["file"])).boxed
+            else:
+                boxed = detector.prepare(decode(str(images / entry["file"]), min_side).image)
+            out.append((boxed, None, time.perf_counter() - started))
+        except DecodeError as exc:
+            out.append((None, str(exc), time.perf_counter() - started))
+    return out
 
 
 RECALL_TOLERANCE = 0.995  # a faster path may be a default only at or above this recall of MegaDetector's boxes ...

@@ -27,4 +27,6 @@ def _quiet_env(monkeypatch, _fiftyone_dir):
     monkeypatch.setenv("COLUMNS", "140")
     if "FIFTYONE_DATABASE_URI" not in os.environ:  # never a user's own database
         monkeypatch.setenv("FIFTYONE_DATABASE_DIR", str(_fiftyone_dir))
+    if "WILDEYE_CACHE_DIR" not in os.environ:  # never the user's model cache (runs write ONNX exports there)
+        monkeypatch.setenv("WILDEYE_CACHE_DIR", str(_fiftyone_dir.parent / "wildeye-cache"))
     yield

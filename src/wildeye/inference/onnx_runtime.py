@@ -1,17 +1,18 @@
-"""ONNX Runtime for the detector's network on CPU: the same fp32 arithmetic, fewer CPU seconds per frame.
+"""ONNX Runtime on the CPU: the same fp32 arithmetic as PyTorch, in fewer CPU seconds per frame and per crop.
 
-The loaded (fused, fp32) YOLOv5 is exported once with `torch.onnx.export` (TorchScript exporter, opset 17, batch,
-height and width dynamic) and cached under the model cache (`compiled/<digest>.onnx`, written atomically), keyed by
-a digest of the architecture and the weights, so a model is exported on its first run only, whatever its file is
-called. The graph takes the letterboxed uint8 NCHW batch as it is and divides by 255 itself, as
+A loaded network (the fused fp32 YOLOv5, or a classifier's module, SpeciesNet's onnx2torch graph included) is
+exported once with `torch.onnx.export` (TorchScript exporter, opset 17; batch, and for the detector height and
+width, dynamic) and cached under the model cache as `compiled/<kind>-<digest>.onnx`, written atomically and keyed
+by a digest of the module's structure and weights, so a model is exported on its first run only, whatever its
+file is called. The detector's graph takes the letterboxed uint8 NCHW batch as it is and divides by 255 itself, as
 `Detector.predict` does, and returns the network's (batch, boxes, 5 + nc) float32 output, so NMS and box rounding
-are wildeye's own, unchanged.
+stay wildeye's own; a classifier's graph takes the float32 batch its `preprocess` makes.
 
-ONNX Runtime's CPU kernels (MLAS, with its NCHWc convolution layout) do the same float32 sums in another order:
-answers are MegaDetector's within float rounding, not bit for bit (scripts/megadetector_parity.py --runtime
-onnxruntime prints the agreement). Threads: `intra_op_num_threads` is torch's thread count, and idle threads sleep
-instead of spinning (`session.intra_op.allow_spinning` 0), so they leave the cores to the decode workers between
-frames; on a shared 2-core machine spinning cost 1.5-2x in wall time (measured).
+ONNX Runtime's CPU kernels (MLAS, NCHWc convolutions) do the same float32 sums in another order: answers equal
+PyTorch's within float rounding, not bit for bit (scripts/megadetector_parity.py --runtime onnxruntime and
+scripts/bench_classifier.py print the agreement). Threads: `intra_op_num_threads` is torch's thread count, and idle
+threads sleep instead of spinning (`session.intra_op.allow_spinning` 0), leaving the cores to the decode workers
+between frames: on a loaded 2-core machine spinning cost up to 2x in wall time (measured).
 """
 
 from __future__ import annotations
