@@ -28,14 +28,15 @@ def reference() -> Path:
     return REFERENCE
 
 
+@pytest.mark.parametrize("decode", ["full", "device"])  # device, here on the CPU: torchvision decode, torch letterbox
 @pytest.mark.parametrize("checkpoint, output", [
     ("yolov5n-3class-640.pt", "megadetector-output-640.json"),  # image size from MegaDetector's metadata
     ("yolov5n-3class.pt", "megadetector-output-1280.json"),  # no metadata: 1280, letterbox stride 64
 ])
-def test_run_reproduces_megadetectors_batch_output(reference, tmp_path, checkpoint, output):
+def test_run_reproduces_megadetectors_batch_output(reference, tmp_path, checkpoint, output, decode):
     code, result = run_json("run", IMAGES, "--out", tmp_path / "out", "--detector", reference / checkpoint,
                             "--classifier", "none", "--no-fiftyone", "--workers", "2", "--precision", "fp32",
-                            timeout=1200)
+                            "--decode", decode, "--device", "cpu", timeout=1200)
     assert code == 0, result
     ours = {im["file"]: im for im in json.loads((tmp_path / "out" / "megadetector.json").read_text())["images"]}
     theirs = json.loads((reference / output).read_text())["images"]
