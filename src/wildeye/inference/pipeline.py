@@ -171,7 +171,7 @@ class FramePipeline:
             frame.boxed = boxed
         if device.type == "cuda":  # the stage's time is the device's, not the launches': wait for this work only
             done = torch.cuda.Event()
-            done.record()
+            done.record(torch.cuda.current_stream(device))  # this thread may sit on another current device
             done.synchronize()
         self.times.device_decode += time.perf_counter() - t
         return kept
