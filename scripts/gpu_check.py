@@ -262,9 +262,11 @@ def bench(images: Path, jpegs: list[str], device, args, work: Path) -> dict:
     say("  stages alone (images/s): " + ", ".join(f"{key} {value}" for key, value in stages.items()))
 
     # end to end
-    def end_to_end(detector, decode_mode: str, count: int, batch_size: int = batch, n_workers: int = workers):
+    def end_to_end(detector, decode_mode: str, count: int, batch_size: int = batch, n_workers: int = workers,
+                   prefetch: bool | None = None):
         pipeline = FramePipeline(WithBoxes(detector, k), classifier, batch_size=batch_size, workers=n_workers,
-                                 decode=decode_mode, classifier_batch_size=32 if device.type == "cuda" else 1)
+                                 decode=decode_mode, classifier_batch_size=32 if device.type == "cuda" else 1,
+                                 prefetch=prefetch)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         t = time.perf_counter()
@@ -289,6 +291,10 @@ def bench(images: Path, jpegs: list[str], device, args, work: Path) -> dict:
             f"images/s, efficiency {e2e[f'device_{precision}']['pipeline_efficiency']} (slowest stage alone "
             f"{slowest} images/s)")
     full_count = min(n, max(batch * 4, n // 4))
+    if device.type == "cuda":  # what the prefetching thread (on by default there) buys
+        e2e["device_fp32_no_prefetch"] = end_to_end(det32, "device", full_count, prefetch=False)
+        say(f"  end to end, decode device, fp32, no prefetch, {full_count} frames: "
+            f"{e2e['device_fp32_no_prefetch']['images_per_s']} images/s")
     e2e["full_fp32"] = end_to_end(det32, "full", full_count)
     say(f"  end to end, decode full (host decode in {workers} workers), fp32, {full_count} frames: "
         f"{e2e['full_fp32']['images_per_s']} images/s")

@@ -184,3 +184,38 @@ def test_wildeye_run_decode_device_on_cpu_writes_the_same_journal(models, tmp_pa
     assert rotated["detections"]
     with Image.open(source / "cam1" / "DCIM" / "100MEDIA" / "IMG_0100.JPG") as image:
         assert image.size == (300, 400)  # stored portrait, shown landscape: the box is normalised to the upright frame
+
+
+def test_prefetch_stages_the_next_batch_before_this_one_is_finished(models, tmp_path):
+    from wildeye.inference.detector import Detector
+
+    detector = Detector.from_checkpoint(models[0])
+    pipeline = FramePipeline(detector, None, batch_size=2, workers=0, decode="device", prefetch=True)
+    assert pipeline.prefetch and not FramePipeline(detector, decode="device").prefetch  # on the CPU: off by default
+    pulled = []
+
+    def loader():
+        for i in range(3):
+            pulled.append(i)
+            yield [(f"b{i}", None, "unreadable", 0.0)]
+
+    seen = [(len(pulled), batch[0][0]) for batch, _ in pipeline._staged(loader())]
+    assert seen == [(2, "b0"), (3, "b1"), (3, "b2")]  # batch 1 was read and staged before batch 0 was handed over
+
+    source = _card(tmp_path / "card", None)
+    with_prefetch = _process_with(detector, source, prefetch=True)
+    assert with_prefetch == _process_with(detector, source, prefetch=False)
+    assert with_prefetch[1] == {"cam1/garbage.jpg": with_prefetch[1]["cam1/garbage.jpg"]} and with_prefetch[0]
+
+
+def _process_with(detector, source: Path, prefetch: bool):
+    paths = sorted(str(p.relative_to(source)) for p in source.rglob("*") if p.is_file())
+    done, failed = {}, {}
+
+    def record(batch):
+        done.update(batch.done)
+        failed.update(batch.failed)
+
+    FramePipeline(detector, None, batch_size=3, workers=1, decode="device", prefetch=prefetch).process(
+        source, paths, record)
+    return done, failed

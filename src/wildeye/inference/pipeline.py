@@ -50,7 +50,7 @@ class FramePipeline:
     def __init__(self, detector, classifier=None, *, batch_size: int = 8, workers: int = 2,
                  classify_threshold: float = 0.1, crop_padding: float | None = None, decode: str = "full",
                  classifier_batch_size: int | None = None, top_k: int = 5,
-                 max_crops_per_image: int | None = None):
+                 max_crops_per_image: int | None = None, prefetch: bool | None = None):
         self.detector = detector
         self.classifier = classifier
         self.batch_size = batch_size
@@ -61,6 +61,9 @@ class FramePipeline:
             raise ValueError(f"decode must be full, fast or device, not {decode!r}")
         self.min_side = detector.image_size if decode == "fast" else None
         self.on_device = decode == "device"
+        # decode: device on an accelerator: a thread decodes the next batch while this one is detected (default)
+        accelerator = getattr(getattr(detector, "device", None), "type", "cpu") != "cpu"
+        self.prefetch = self.on_device and (accelerator if prefetch is None else bool(prefetch))
         self.classifier_batch_size = classifier_batch_size or batch_size
         self.top_k = top_k
         self.max_crops_per_image = max_crops_per_image
@@ -74,22 +77,46 @@ class FramePipeline:
         dataset = FrameDataset(source, paths, self.min_side, None if self.on_device else self.detector.preparer(),
                                raw=self.on_device)
         loader = frame_loader(dataset, self.batch_size, self.workers)
+        staged_batches = self._staged(loader) if self.prefetch else ((batch, None) for batch in loader)
         done = 0
         waited = time.perf_counter()
-        for batch in loader:
-            self.times.wait += time.perf_counter() - waited
-            result = self.process_batch(batch)
-            t = time.perf_counter()
-            record(result)
-            self.times.journal += time.perf_counter() - t
-            done += len(batch)
-            if on_progress:
-                on_progress(done, len(paths))
-            waited = time.perf_counter()
+        try:
+            for batch, staged in staged_batches:
+                self.times.wait += time.perf_counter() - waited
+                result = self._finish(*(staged if staged is not None else self._stage(batch)))
+                t = time.perf_counter()
+                record(result)
+                self.times.journal += time.perf_counter() - t
+                done += len(batch)
+                if on_progress:
+                    on_progress(done, len(paths))
+                waited = time.perf_counter()
+        finally:
+            staged_batches.close()  # a prefetching thread finishes its batch and stops
         self.times.total += time.perf_counter() - started
         return self.times
 
     def process_batch(self, batch) -> BatchResult:
+        return self._finish(*self._stage(batch))
+
+    def _staged(self, loader):
+        """(batch, staged batch) pairs, the next batch staged in a thread while the caller finishes this one: the
+        host work of one (nvJPEG's, NMS, the journal) overlaps the device work of the other. One CUDA stream for
+        both, so the device runs them in the order they were queued, and the data each needs is always ready."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="wildeye-device-decode") as pool:
+            pending = None
+            for batch in loader:
+                staged = pool.submit(self._stage, batch)
+                if pending is not None:
+                    yield pending[0], pending[1].result()
+                pending = (batch, staged)
+            if pending is not None:
+                yield pending[0], pending[1].result()
+
+    def _stage(self, batch) -> tuple[BatchResult, list]:
+        """Workers' failures noted; frames ready for the detector (decode: device: decoded and letterboxed there)."""
         result = BatchResult()
         frames = []
         for path, decoded, error, seconds in batch:
@@ -100,6 +127,10 @@ class FramePipeline:
                 frames.append((path, decoded))
         if frames and self.on_device:
             frames = self._decode_on_device(frames, result)
+        return result, frames
+
+    def _finish(self, result: BatchResult, frames: list) -> BatchResult:
+        """Detect, classify, and the batch's result."""
         if not frames:
             return result
         if not self.on_device:
@@ -138,8 +169,10 @@ class FramePipeline:
             kept.append((path, frame))
         for (_, frame), boxed in zip(kept, self.detector.prepare_tensor([frame.image for _, frame in kept])):
             frame.boxed = boxed
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)  # the stage's time is the device's, not the launches'
+        if device.type == "cuda":  # the stage's time is the device's, not the launches': wait for this work only
+            done = torch.cuda.Event()
+            done.record(torch.cuda.current_stream(device))  # this thread may sit on another current device
+            done.synchronize()
         self.times.device_decode += time.perf_counter() - t
         return kept
 
