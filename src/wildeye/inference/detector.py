@@ -337,10 +337,12 @@ def choose_path(device: torch.device, precision: str = "auto", runtime: str = "a
     within the stated tolerance (recall of its boxes >= 99.5%, confidence change <= 0.02; measured by
     scripts/megadetector_parity.py and scripts/bench_run.py).
 
-    On the CPU that is ONNX Runtime in fp32 when onnxruntime is installed (~1.5x fewer CPU seconds per frame
-    than eager PyTorch, boxes within float rounding); bf16 and fp16 move confidences by more than 0.02 and stay
-    opt-in. Elsewhere, and whenever `precision: fp32` is asked for without a runtime, eager PyTorch fp32:
-    MegaDetector's own arithmetic, bit for bit.
+    On the CPU that is ONNX Runtime in fp32 when onnxruntime is installed: measured on YOLOv5x6 at 1280 px,
+    2 threads, ~1.5x fewer CPU seconds for the network than eager PyTorch, and MegaDetector's own output on every
+    reference frame at 640 and 1280 px. bf16 stays opt-in (at 1280 px it missed 1 of 18 reference boxes and moved
+    a confidence by 0.022; on CPUs without AVX-512 BF16 / AMX it is also ~10x slower); int8 quantization was
+    measured far outside the bar and is not offered. Elsewhere, and whenever `precision: fp32` is asked for
+    without a runtime, eager PyTorch fp32: MegaDetector's own arithmetic, bit for bit.
     """
     if precision == "auto":
         precision = "fp32"
