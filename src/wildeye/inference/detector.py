@@ -446,7 +446,9 @@ class Detector:
         elif self.precision == "bf16":
             _take_input_scale(model, 1 / 255.0)
             model = model.to(memory_format=torch.channels_last)
-        self.model = (model.half() if self.half else model).to(self.device)
+        # With ONNX Runtime the session holds its own copy of the weights: the PyTorch module is let go (MDv5a's
+        # fp32 weights are ~0.5 GB).
+        self.model = None if self.network is not None else (model.half() if self.half else model).to(self.device)
 
     @classmethod
     def from_loaded(cls, loaded, device="cpu", image_size: int | None = None,
