@@ -192,7 +192,6 @@ result = {{"shown": [d.confidence for d in s.detections.detections],
           "blank_frames": len(blank), "blank_shown": blank.count("detections.detections"),
           "blank_low": blank.count("low_confidence_detections.detections"),
           "low_total": ds.count("low_confidence_detections.detections"),
-          "active": [ds.app_config.active_fields.exclude, ds.app_config.active_fields.paths],
           "read_only": [ds.get_field("low_confidence_detections").read_only,
                         ds.label_schemas["low_confidence_detections"].get("read_only")],
           "instructions": ds.info["review_instructions"]}}
@@ -200,7 +199,6 @@ result = {{"shown": [d.confidence for d in s.detections.detections],
     assert got["shown"] == [0.6] and got["low"] == [0.4]
     assert got["blank_frames"] > 0 and got["blank_shown"] == 0 and got["blank_low"] > 0  # blank: no box by default
     assert got["low_total"] == faint + 1  # the 0.7 box of the frame called blank is there too
-    assert got["active"] == [True, ["low_confidence_detections"]]  # unticked in the App until a reviewer ticks it
     assert got["read_only"] == [True, True] and "below 0.50" in got["instructions"]
 
 

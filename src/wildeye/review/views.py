@@ -91,13 +91,12 @@ def prepare_review(dataset, labels: list[str], flagship: list[str], review_thres
     dataset.classes = {**dataset.classes, GROUND_TRUTH: classes, GROUND_TRUTH_BOXES: classes}
     dataset.set_label_schemas(label_schemas(dataset, classes))
     dataset.activate_label_schemas([GROUND_TRUTH, GROUND_TRUTH_BOXES, REVIEWED])
-    hide_by_default(dataset, LOW_CONFIDENCE_DETECTIONS)
     below = f" below {detection_threshold:.2f}" if detection_threshold is not None else ""
     dataset.info["review_instructions"] = (
         f"Open the '{NEEDS_REVIEW}' view. Set '{GROUND_TRUTH}' to the species you see (and draw boxes in "
         f"'{GROUND_TRUTH_BOXES}' when the machine boxes are wrong); tag a sample '{VERIFIED_TAG}' when the "
         f"prediction is right, '{WRONG_TAG}' when it is wrong. Then run `wildeye review pull`. Boxes{below} are in "
-        f"'{LOW_CONFIDENCE_DETECTIONS}': tick it in the sidebar to see them (e.g. on frames called blank).")
+        f"'{LOW_CONFIDENCE_DETECTIONS}', a field of its own: untick it in the sidebar to hide them.")
     if static_clusters:
         dataset.info["review_instructions"] += (
             f" Boxes at a place boxed again and again (a rock, a stump) are in '{STATIC_DETECTIONS}', left out of "
@@ -106,22 +105,6 @@ def prepare_review(dataset, labels: list[str], flagship: list[str], review_thres
     dataset.info["review_tags"] = [VERIFIED_TAG, WRONG_TAG, STATIC_TAG, REAL_ANIMAL_TAG]
     dataset.save()
     return saved
-
-
-def hide_by_default(dataset, field: str) -> None:
-    """Leave `field` unticked in the App's sidebar when a dataset opens (its default active fields); a reviewer
-    ticks it to see it. Other fields keep the App's own default, or what the dataset already sets."""
-    import fiftyone as fo
-
-    active = dataset.app_config.active_fields
-    if active is None:
-        active = fo.ActiveFields(exclude=True, paths=[field])
-    elif active.exclude:
-        if field not in active.paths:
-            active.paths = [*active.paths, field]
-    else:
-        active.paths = [p for p in active.paths if p != field]
-    dataset.app_config.active_fields = active
 
 
 def class_list(labels, flagship) -> list[str]:
