@@ -15,8 +15,10 @@ from wildeye.app.static import mark_static
 from wildeye.config import RunConfig, StaticConfig
 from wildeye.inference.static import BoxSighting, find_static
 from wildeye.ingest.manifest import DeploymentInfo, MediaFile
+from wildeye.interop.megadetector import read_megadetector
 from wildeye.records import STATIC_REAL_ANIMAL, Detection, StaticReview
 from wildeye.reports.build import build_report
+from wildeye.reports.megadetector import journal_document
 from wildeye.store.journal import Journal
 
 FOX = "a1;mammalia;carnivora;canidae;vulpes;vulpes;red fox"
@@ -97,6 +99,18 @@ def test_rock_in_200_frames_is_static_and_only_the_fox_survives(tmp_path):
     assert not any(d.needs_review for p, d in decisions.items() if p not in fox_frames)
     events = sightings(out)
     assert [(e["deployment_id"], int(e["frames"])) for e in events] == [("cam1", 4), ("cam1", 3)]
+
+    # megadetector.json writes the rock as MegaDetector's repeat detection elimination does: negative confidence,
+    # no classification; the fox keeps its own. Importing that file (wildeye's or RDE's) leaves the rock out.
+    document = journal_document(out)
+    by_file = {image["file"]: image["detections"] for image in document["images"]}
+    fox_det, rock_det = by_file["cam1/IMG_0050.JPG"]
+    assert fox_det["conf"] == 0.93 and fox_det["classifications"]
+    assert rock_det["conf"] < 0 and "classifications" not in rock_det
+    assert all(d["conf"] < 0 for f, dets in by_file.items() if f not in fox_frames for d in dets)
+    imported = read_megadetector(out / "md.json", document)
+    assert sum(len(r.detections) for r in imported.results) == len(ANIMAL_FRAMES)
+    assert any("200 box(es) with negative confidence" in note for note in imported.notes)
 
     # without static marks every frame is a fox: the rock floods the events
     process(out, StaticConfig(enabled=False))

@@ -7,7 +7,9 @@ The format (lila.science/megadetector-output-format; MegaDetector's postprocessi
 taxonomy string; SpeciesNet's 7-field label when the classifier was SpeciesNet). A failed image has
 `detections: null` and a `failure` string. Older files (1.0-1.2) carry `max_detection_conf` per image (ignored:
 it is the max of the boxes' confidences), may lack `info` and `detection_categories` (MegaDetector's own
-defaults 1/2/3 apply) and write `format_version` as a number. Video entries (`frame_rate`, boxes with
+defaults 1/2/3 apply) and write `format_version` as a number. A negative confidence is MegaDetector's repeat
+detection elimination's mark (`repeat_detections_core._update_detection_table` negates boxes it found at the same
+place in many frames): such boxes are not imported, and the note says how many. Video entries (`frame_rate`, boxes with
 `frame_number`) are not imported: wildeye does not process video yet.
 """
 
@@ -43,7 +45,7 @@ def read_megadetector(path: Path, document=None, **_) -> Imported:
     out.models, out.tool = _models(info, path)
     out.detection_threshold = _threshold(info)
     skipped_categories: dict[str, int] = {}
-    videos = 0
+    videos = repeats = 0
     for i, image in enumerate(document["images"]):
         out.entries += 1
         where = f"images[{i}]"
@@ -77,8 +79,11 @@ def read_megadetector(path: Path, document=None, **_) -> Imported:
                     skipped_categories[name] = skipped_categories.get(name, 0) + 1
                     continue
                 conf = det.get("conf", det.get("confidence"))
-                if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
+                if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not -1 <= conf <= 1:
                     raise ValueError(f"detection {j} has confidence {conf!r}, not a number in [0, 1]")
+                if conf < 0:  # repeat detection elimination's mark: a rock or stump, not a detection
+                    repeats += 1
+                    continue
                 box = bbox(det.get("bbox"), f"detection {j}'s bbox")
                 boxes.append(Detection(kind, float(conf), box, _classifications(det.get("classifications"), names, j)))
         except ValueError as exc:
@@ -89,6 +94,9 @@ def read_megadetector(path: Path, document=None, **_) -> Imported:
     if "classifier" not in out.models and any(d.classifications for r in out.results for d in r.detections):
         out.models["classifier"] = {"name": f"classifier named in {path.name}"}
         out.tool += " + a classifier"
+    if repeats:
+        out.notes.append(f"{repeats} box(es) with negative confidence (marked by repeat detection elimination) not "
+                         "imported")
     if videos:
         out.notes.append(f"{videos} video entr{'y' if videos == 1 else 'ies'} not imported (wildeye does not "
                          "process video yet)")

@@ -91,6 +91,7 @@ class Frame:
     verified: bool = False  # a reviewer confirmed this frame's label
     reviewed_at: str | None = None
     boxes: list[Detection] = field(default_factory=list)  # every machine box, each with its own decision
+    static_boxes: frozenset[int] = frozenset()  # indices into boxes the journal marks static and suppressed
 
     def species(self) -> dict[str, tuple[int, float, Observation]]:
         """Animal observations by species key: (individuals in this frame, best probability, best observation)."""
@@ -178,9 +179,14 @@ def _read_frames(journal, models: dict) -> list[Frame]:
     boxes = journal.detections()
     decisions = journal.decisions()
     humans = journal.human_labels()
+    static: dict[str, set[int]] = {}
+    for (path, index), mark in journal.static_marks().items():
+        if mark.suppressed:
+            static.setdefault(path, set()).add(index)
     model = classified_by(models)
     for path, frame in frames.items():
         frame.boxes = boxes.get(path, [])
+        frame.static_boxes = frozenset(static.get(path, ()))
         decision = decisions.get(path)
         machine = _machine_observations(frame.boxes, decision, model, frame.processed_at) if decision else []
         human = humans.get(path)

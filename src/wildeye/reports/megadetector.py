@@ -19,6 +19,11 @@ Boxes a reviewer drew replace the model's; a frame a reviewer called blank has n
 reviewer labelled, machine boxes the label does not cover are listed without classifications. Boxes the
 ensemble did not count (below the detection threshold) keep their own decision, as SpeciesNet classifies every
 box >= 0.1. A frame-level label without a box (a count typed in by a reviewer) cannot be expressed here.
+
+Static boxes (a rock boxed in every frame of a camera, app.static) are written as MegaDetector's repeat detection
+elimination writes them (`repeat_detections_core._update_detection_table`): listed, with their confidence made
+negative and no classification, so every tool's confidence threshold drops them while the evidence stays in the
+file. A box a reviewer called a real animal is not suppressed and keeps its confidence.
 """
 
 from __future__ import annotations
@@ -126,7 +131,11 @@ def _detections(frame: Frame, categories: Categories, raw: bool) -> list[dict]:
         return [_entry(o.category or "animal", 1.0, o.bbox, [(o.label, 1.0)], categories) for o in drawn]
     by_box = {tuple(o.bbox): o for o in frame.observations if o.bbox is not None and o.kind != UNCLASSIFIED}
     dets = []
-    for box in frame.boxes:  # the journal's order: MegaDetector's
+    for index, box in enumerate(frame.boxes):  # the journal's order: MegaDetector's
+        if index in frame.static_boxes:
+            dets.append(_entry(box.category, box.conf, box.bbox, [], categories, None))
+            dets[-1]["conf"] = -dets[-1]["conf"]  # RDE's mark: below every threshold, evidence kept
+            continue
         obs = by_box.get(tuple(box.bbox))
         classified = bool(box.classifications) or (box.decision is not None and box.decision.source != "detector")
         decision = None
@@ -137,7 +146,7 @@ def _detections(frame: Frame, categories: Categories, raw: bool) -> list[dict]:
             decision = (box.decision.label, box.decision.score)  # not an observation, still the box's answer
         dets.append(_entry(box.category, box.conf, box.bbox, [decision] if decision else [], categories,
                            box.classifications if raw else None))
-    dets.sort(key=lambda d: -d["conf"])  # stable: ties keep MegaDetector's order
+    dets.sort(key=lambda d: -abs(d["conf"]))  # stable: ties keep MegaDetector's order; RDE negates after sorting
     return dets
 
 
@@ -162,6 +171,8 @@ def read_observations(path: Path) -> list[dict]:
     out = []
     for image in doc["images"]:
         for det in image.get("detections") or []:
+            if det["conf"] < 0:
+                continue  # repeat detection elimination's mark (a static box)
             category = doc["detection_categories"][det["category"]]
             if det.get("classifications"):
                 key, score = det["classifications"][0]
