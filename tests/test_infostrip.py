@@ -266,6 +266,19 @@ def test_cli_time_source_option(engine, tmp_path):
     assert record.time_source == "DateTimeOriginal" and record.strip_text is None
 
 
+def test_run_takes_the_same_time_source_option(engine, tmp_path):
+    from yolo_fixtures import write_always_animal
+
+    detector = write_always_animal(tmp_path / "tiny_md.pt", image_size=320)
+    card(tmp_path / "card", "CAM10", [(T0, T0 + timedelta(seconds=30))])
+    common = ("--detector", detector, "--classifier", "none", "--workers", "0", "--no-fiftyone")
+    assert run_cli("run", tmp_path / "card", "--time-source", "ocr", *common).returncode == 0
+    record = Manifest.read(tmp_path / "card" / "wildeye" / "manifest.json").files[0]
+    assert record.time_source == "info_strip" and record.timestamp == T0.isoformat()
+    proc = run_cli("run", tmp_path / "card", "--time-source", "sometimes", *common)
+    assert proc.returncode == 2 and "--time-source" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_real_frames_strip_time_when_exif_is_gone(engine, shared_images, tmp_path):
     """Real Bushnell-style and Reconyx strips, saved again without EXIF: the strip gives the time."""
     from PIL import Image

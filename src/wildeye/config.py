@@ -187,6 +187,9 @@ class ScanConfig(_Strict):
     sequence_gap: float = Field(60.0, gt=0, description="seconds between frames that start a new sequence")
     deployments: Optional[str] = Field(None, description=(
         "Camtrap DP-style deployments.csv, relative to this config file; null: SOURCE/deployments.csv if present"))
+    time_source: Literal["auto", "exif", "ocr"] = Field("auto", description=(
+        "capture time: EXIF checked against the info strip (auto), EXIF only, or the strip (ocr); "
+        "deployments.csv's timeSource overrides it per deployment"))
 
 
 class AfterRunConfig(_Strict):

@@ -29,6 +29,9 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK
               default=None, help="Camtrap DP-style deployments.csv.  [default: SOURCE/deployments.csv if present]")
 @click.option("--sequence-gap", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds between frames that start a new sequence.  [default: 60]")
+@click.option("--time-source", type=click.Choice(["auto", "exif", "ocr"]), default=None,
+              help="Capture time from EXIF, the info strip's printed date (ocr), or EXIF checked against the strip "
+                   "(auto); deployments.csv's timeSource overrides it per deployment.  [default: auto]")
 @click.option("--decode", type=click.Choice(["auto", "full", "fast", "device"]), default=None,
               help="full: MegaDetector's and SpeciesNet's pixels (their answers); fast: reduced JPEG decode, "
                    "3-4x cheaper, answers move; device: decode, letterbox and crop on the GPU (nvJPEG), boxes "
@@ -55,7 +58,7 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK
 @click.pass_obj
 def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, detector: str | None,
         classifier: str | None, device: str | None, batch_size: int | None, workers: int | None,
-        deployments_csv: Path | None, sequence_gap: float | None, decode: str | None, precision: str | None,
+        deployments_csv: Path | None, sequence_gap: float | None, time_source: str | None, decode: str | None, precision: str | None,
         geofence: bool | None, static: bool | None,
         rerun: bool, wait: bool | None, fiftyone: bool | None,
         dataset: str | None, report: bool | None, on_sighting: str | None, as_json: bool) -> int:
@@ -69,7 +72,7 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
     flags = {"detector.name": detector, "device": device, "detector.batch_size": batch_size, "workers": workers,
              "decode": decode, "detector.precision": precision, "classifier.precision": precision,
              "ensemble.geofence": geofence, "static.enabled": static, "wait": wait,
-             "scan.sequence_gap": sequence_gap, "scan.deployments": str(deployments_csv) if deployments_csv else None,
+             "scan.sequence_gap": sequence_gap, "scan.time_source": time_source, "scan.deployments": str(deployments_csv) if deployments_csv else None,
              "after_run.fiftyone": fiftyone, "after_run.dataset": dataset, "after_run.report": report,
              "after_run.on_sighting": on_sighting}
     overrides = {key: value for key, value in flags.items() if value is not None}
@@ -79,7 +82,8 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
     check_source(source)
     out = out or source / "wildeye"
     ensure_writable(out)
-    settings = ScanSettings(sequence_gap_s=config.scan.sequence_gap, deployments_csv=config.scan.deployments)
+    settings = ScanSettings(sequence_gap_s=config.scan.sequence_gap, deployments_csv=config.scan.deployments,
+                            time_source=config.scan.time_source)
     quiet = obj["quiet"]
     with ui.StageProgress(enabled=not quiet and not as_json) as stages:  # one display: a row per stage
         outcome = run_pipeline(source, out, config, settings, rerun=rerun, wait=config.wait,
