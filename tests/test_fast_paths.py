@@ -221,6 +221,36 @@ def test_wildeye_run_records_the_path_it_chose(tmp_path):
     assert len(list((tmp_path / "cache" / "compiled").glob("yolov5-*.onnx"))) == 1
 
 
+def test_a_classifier_that_cannot_be_exported_runs_in_pytorch_and_the_run_says_so(tmp_path, monkeypatch):
+    """The exporter fails on the first crops (an operator it lacks): the run carries on in PyTorch, and the journal
+    and the summary record the runtime that ran, not the one asked for."""
+    from PIL import Image
+    from speciesnet_fixture import make_tiny_model, write_speciesnet_folder
+    from yolo_fixtures import write_always_animal
+
+    from wildeye.app.run import run
+    from wildeye.config import load_run_config
+    from wildeye.inference.onnx_runtime import OnnxNetwork
+    from wildeye.store.journal import Journal
+
+    def no_export(*args, **kwargs):
+        raise RuntimeError("Exporting the operator 'aten::made_up' to ONNX opset version 17 is not supported")
+
+    monkeypatch.setattr(OnnxNetwork, "for_classifier", no_export)
+    monkeypatch.setenv("WILDEYE_CACHE_DIR", str(tmp_path / "cache"))
+    source = tmp_path / "card"
+    source.mkdir()
+    Image.fromarray(np.full((240, 320, 3), 90, dtype=np.uint8)).save(source / "f0.jpg")
+    config = load_run_config(None, {
+        "detector.name": str(write_always_animal(tmp_path / "det.pt", image_size=320)), "device": "cpu",
+        "classifier.name": str(write_speciesnet_folder(tmp_path / "speciesnet", make_tiny_model())),
+        "workers": 0, "after_run.fiftyone": False})
+    outcome = run(source, tmp_path / "out", config)
+    assert outcome.summary["processed"] == 1 and outcome.models["classifier"]["runtime"] == "torch"
+    with Journal.open(tmp_path / "out", write=False) as journal:
+        assert journal.last_run().models["classifier"]["runtime"] == "torch"
+
+
 @pytest.mark.parametrize("yaml_text, message", [
     ("detector:\n  precision: fp8\n", "detector.precision: should be 'auto', 'fp32', 'fp16' or 'bf16', got 'fp8'"),
     ("classifier:\n  runtime: tensorrt\n", "classifier.runtime: should be"),

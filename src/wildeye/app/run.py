@@ -142,6 +142,10 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         status = "interrupted"
         try:
             pipeline.process(Path(source), pending, record, on_progress)
+            if models.classifier is not None and models.info["classifier"]["runtime"] != models.classifier.runtime:
+                # the ONNX export failed on the first crops and the classifier ran in PyTorch: record what ran
+                models.info["classifier"]["runtime"] = models.classifier.runtime
+                journal.set_run_models(run_id, models.info)
             static = mark_static(journal, config.static)
             log.event("static_marked", **static)
             decide(journal, config, models.classifier, models.info)

@@ -268,6 +268,10 @@ class Journal:
         )
         return int(cursor.lastrowid)
 
+    def set_run_models(self, run_id: int, models: dict) -> None:
+        """What the run's models turned out to be (a runtime that fell back while running), replacing start_run's."""
+        self.conn.execute("UPDATE runs SET models=? WHERE run_id=?", (json.dumps(models), run_id))
+
     def finish_run(self, run_id: int, status: str, stats: dict) -> None:
         self.conn.execute("UPDATE runs SET finished=?, status=?, stats=? WHERE run_id=?",
                           (_now(), status, json.dumps(stats), run_id))
