@@ -137,6 +137,11 @@ class EnsembleConfig(_Strict):
         return cleaned
 
 
+Precision = Literal["auto", "fp32", "fp16", "bf16"]  # a model's arithmetic (detector and classifier alike)
+Runtime = Literal["auto", "torch", "onnxruntime"]
+RUNTIME_HELP = "auto: onnxruntime for precision auto on a CPU, else torch; onnxruntime runs fp32 on the CPU only"
+
+
 def _fp32_for_onnxruntime(config):
     if config.runtime == "onnxruntime" and config.precision in ("fp16", "bf16"):
         raise ValueError(f"runtime onnxruntime runs fp32 only, not precision {config.precision}: set precision "
@@ -151,13 +156,12 @@ class DetectorConfig(_Strict):
         "matches MegaDetector's own); decisions use ensemble.detection_threshold"))
     batch_size: int = Field(8, ge=1, le=1024)
     image_size: Optional[int] = Field(None, ge=32, le=8192, description="detector input size; null: the model's own")
-    precision: Literal["auto", "fp32", "fp16", "bf16"] = Field("auto", description=(
+    precision: Precision = Field("auto", description=(
         "auto: the fastest path within MegaDetector parity tolerance (recall of its boxes >= 99.5%, confidence "
         "change <= 0.02): fp32 through ONNX Runtime on a CPU, PyTorch fp32 elsewhere; fp32: MegaDetector's own "
         "arithmetic, its boxes exactly; fp16 (GPU) and bf16 (AVX-512 BF16/AMX CPUs, GPUs) are faster and move "
         "boxes more (scripts/bench_run.py prints how far)"))
-    runtime: Literal["auto", "torch", "onnxruntime"] = Field("auto", description=(
-        "auto: onnxruntime for precision auto on a CPU, else torch; onnxruntime runs fp32 on the CPU only"))
+    runtime: Runtime = Field("auto", description=RUNTIME_HELP)
 
     _runtime_precision = model_validator(mode="after")(_fp32_for_onnxruntime)
 
@@ -171,12 +175,11 @@ class ClassifierConfig(_Strict):
     max_crops_per_image: Optional[int] = Field(None, ge=1, description=(
         "classify at most this many boxes per image, most confident first (caps the cost of a herd; SpeciesNet's "
         "max_classifications_per_image); null: every box at or above ensemble.classification_threshold"))
-    precision: Literal["auto", "fp32", "fp16", "bf16"] = Field("auto", description=(
+    precision: Precision = Field("auto", description=(
         "auto: the fastest path whose scores stay within 1e-5 of SpeciesNet's (fp32 through ONNX Runtime on a "
         "CPU, PyTorch fp32 elsewhere); fp32: SpeciesNet's own arithmetic; fp16 (GPU) and bf16 (AVX-512 "
         "BF16/AMX CPUs, GPUs) are faster and move scores (bf16: 0.04 on EfficientNet-Lite0, measured)"))
-    runtime: Literal["auto", "torch", "onnxruntime"] = Field("auto", description=(
-        "auto: onnxruntime for precision auto on a CPU, else torch; onnxruntime runs fp32 on the CPU only"))
+    runtime: Runtime = Field("auto", description=RUNTIME_HELP)
 
     _runtime_precision = model_validator(mode="after")(_fp32_for_onnxruntime)
 
