@@ -3,6 +3,7 @@ the best frame's roll-up, failures, resume after kill -9, and the exports."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,125 @@ def test_schema_2_journal_migrates_its_skipped_videos_to_pending(tmp_path):
         assert journal.pending_videos() == ["CLIP.MOV"] and journal.videos() == {}
     con = sqlite3.connect(tmp_path / "out" / "journal.sqlite")
     assert con.execute("SELECT failure FROM media").fetchone() == (None,)
+
+
+# --- end to end: the real CLI, tiny real models ----------------------------------------------------------------
+
+CLIP, BROKEN = "cam1/CLIP0001.MP4", "cam1/CLIP0002.AVI"
+SAMPLED = list(range(0, 40, 2))  # 40 frames, every 2nd sampled
+
+
+@pytest.fixture(scope="module")
+def video_card(tmp_path_factory):
+    from datetime import datetime
+
+    from imagegen import write_frame
+    from speciesnet_fixture import make_tiny_model, write_speciesnet_folder
+    from yolo_fixtures import write_always_animal
+
+    root = tmp_path_factory.mktemp("video-e2e")
+    detector = write_always_animal(root / "models" / "tiny_md.pt", image_size=320)
+    classifier = write_speciesnet_folder(root / "models" / "speciesnet", make_tiny_model())
+    card = root / "card"
+    write_frame(card / "cam1" / "IMG_0001.JPG", datetime(2024, 5, 1, 10), size=(320, 240))
+    write_clip(card / CLIP, frames=40, fps=10.0)
+    (card / BROKEN).write_bytes(b"RIFF\x00\x01\x00\x00AVI LIST" + bytes(500))  # named like a clip, holds none
+    config = root / "run.yaml"  # one crop a frame and a commit per frame: short, and a kill lands mid-video
+    config.write_text("video:\n  every_n_frames: 2\n  batch_frames: 1\nclassifier:\n  max_crops_per_image: 1\n")
+    return card, config, ("--detector", str(detector), "--classifier", str(classifier), "--workers", "0",
+                          "--no-fiftyone")
+
+
+def _args(card, out, config, models):
+    return ("run", card, "--out", out, "--config", config, *models)
+
+
+def _run_here(*args) -> tuple[int, dict]:
+    """`wildeye run ... --json` through the real command line, in this process (no second interpreter start)."""
+    from click.testing import CliRunner
+
+    from wildeye.cli import cli
+
+    result = CliRunner().invoke(cli, [*map(str, args), "--json"], standalone_mode=False, catch_exceptions=False)
+    return result.return_value, json.loads(result.stdout)
+
+
+def test_kill_9_mid_video_then_resume_equals_an_uninterrupted_run(tmp_path, video_card):
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    card, config, models = video_card
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "wildeye", *map(str, _args(card, out, config, models)), "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    committed, deadline = 0, time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            con = sqlite3.connect(out / "journal.sqlite", timeout=1)
+            committed = con.execute("SELECT COUNT(*) FROM video_frames WHERE path=?", (CLIP,)).fetchone()[0]
+            con.close()
+        except sqlite3.OperationalError:
+            pass  # not created yet
+        if committed >= 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    assert 3 <= committed < len(SAMPLED)
+    con = sqlite3.connect(out / "journal.sqlite")
+    assert con.execute("SELECT status FROM media WHERE path=?", (CLIP,)).fetchone() == ("pending",)  # mid-video
+
+    code, resumed = _run_here(*_args(card, out, config, models))
+    assert code == 1 and resumed["videos_done"] == 1 and resumed["videos_failed"] == 1  # the broken clip
+    assert resumed["video_frames"] <= len(SAMPLED) - committed  # committed frames were not detected again
+    frames = con.execute("SELECT frame, run_id FROM video_frames WHERE path=? ORDER BY frame", (CLIP,)).fetchall()
+    assert [f for f, _ in frames] == SAMPLED and {r for _, r in frames} == {1, 2}  # each once, over both runs
+    rows = con.execute("SELECT frame, COUNT(*), MAX(idx) FROM frame_detections GROUP BY path, frame").fetchall()
+    assert len(rows) == len(SAMPLED) and all(n == top + 1 for _, n, top in rows)  # no box twice
+
+    code, clean = _run_here(*_args(card, tmp_path / "clean", config, models), "--report")
+    assert code == 1 and clean["video_frames"] == len(SAMPLED)
+    killed_doc = json.loads((out / "megadetector.json").read_text())
+    clean_doc = json.loads((tmp_path / "clean" / "megadetector.json").read_text())
+    assert killed_doc["images"] == clean_doc["images"]
+    _check_outputs(tmp_path / "clean", clean, clean_doc)
+
+
+def _check_outputs(out: Path, result: dict, doc: dict) -> None:
+    """The exports of a run with a video: MegaDetector 10's video entries, Camtrap DP media types, the gallery."""
+    import csv
+
+    from wildeye.reports.camtrapdp import validate_package
+
+    assert [(f["path"], f["stage"]) for f in result["failed_files"]] == [(BROKEN, "detect")]
+    assert result["failed_files"][0]["reason"].startswith("video could not be decoded")
+    entries = {im["file"]: im for im in doc["images"]}
+    video = entries[CLIP]
+    assert list(video) == ["file", "frame_rate", "frames_processed", "detections"]  # process_video's fields
+    assert video["frame_rate"] == 10.0 and video["frames_processed"] == SAMPLED
+    assert sorted({d["frame_number"] for d in video["detections"]}) == SAMPLED
+    numbers = [d["frame_number"] for d in video["detections"]]
+    assert numbers == sorted(numbers)  # frame order, as process_video extends them
+    decided = [d for d in video["detections"] if d.get("classifications")]
+    assert decided and {d["frame_number"] for d in decided} == {0}  # the best frame's boxes carry the decision
+    assert entries[BROKEN] == {"file": BROKEN, "frame_rate": -1.0, "frames_processed": [],
+                               "failure": entries[BROKEN]["failure"], "detections": None}
+    assert "frame_number" not in json.dumps(entries["cam1/IMG_0001.JPG"])
+    package = out / "report" / "camtrap-dp"
+    # valid against the published Camtrap DP schemas (bar GBIF's coordinates, which this card's deployment lacks)
+    assert [p for p in validate_package(package) if "'spatial' is a required property" not in p] == []
+    with open(package / "media.csv", newline="") as f:
+        media = {r["fileName"]: r for r in csv.DictReader(f)}
+    assert media["CLIP0001.MP4"]["fileMediatype"] == "video/mp4"
+    assert media["CLIP0002.AVI"]["fileMediatype"] == "video/x-msvideo"
+    assert media["IMG_0001.JPG"]["fileMediatype"] == "image/jpeg"
+    assert "frame 0" in media["CLIP0001.MP4"]["mediaComments"]
+    with open(package / "observations.csv", newline="") as f:
+        obs = [r for r in csv.DictReader(f) if r["mediaID"] == media["CLIP0001.MP4"]["mediaID"]]
+    assert obs and all(r["eventEnd"] > r["eventStart"] for r in obs)  # a video's observation spans its 4 s
+    html = (out / "report" / "report.html").read_text()
+    assert "video frame 0" in html and "image not found" not in html  # the gallery's still is taken from the clip

@@ -119,3 +119,14 @@ def read_frame(path: str | os.PathLike, number: int) -> np.ndarray:
 def time_of(number: int, frame_rate: float | None) -> float | None:
     """Seconds from the start of frame `number` (None when the rate is unknown)."""
     return number / frame_rate if frame_rate else None
+
+
+# IANA media types (Camtrap DP media.fileMediatype): Python's mimetypes calls .mts "model/vnd.mts" (a 3-D model
+# format); camera clips with that extension are MPEG transport streams (AVCHD), video/mp2t.
+MEDIA_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".avi": "video/x-msvideo",
+               ".mts": "video/mp2t", ".m2ts": "video/mp2t"}
+
+
+def media_type(path: str) -> str | None:
+    """The IANA media type of a video file name, None for other names."""
+    return MEDIA_TYPES.get(os.path.splitext(path)[1].lower())
