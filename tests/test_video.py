@@ -176,7 +176,17 @@ def _run_here(*args) -> tuple[int, dict]:
     return result.return_value, json.loads(result.stdout)
 
 
-def test_kill_9_mid_video_then_resume_equals_an_uninterrupted_run(tmp_path, video_card):
+@pytest.fixture(scope="module")
+def clean_run(video_card, tmp_path_factory):
+    """An uninterrupted run of the card, with the report: (out folder, JSON summary, megadetector.json)."""
+    card, config, models = video_card
+    out = tmp_path_factory.mktemp("video-clean") / "out"
+    code, result = _run_here(*_args(card, out, config, models), "--report")
+    assert code == 1, result  # the broken clip failed; the rest is done
+    return out, result, json.loads((out / "megadetector.json").read_text())
+
+
+def test_kill_9_mid_video_then_resume_equals_an_uninterrupted_run(tmp_path, video_card, clean_run):
     import signal
     import sqlite3
     import subprocess
@@ -212,21 +222,18 @@ def test_kill_9_mid_video_then_resume_equals_an_uninterrupted_run(tmp_path, vide
     assert [f for f, _ in frames] == SAMPLED and {r for _, r in frames} == {1, 2}  # each once, over both runs
     rows = con.execute("SELECT frame, COUNT(*), MAX(idx) FROM frame_detections GROUP BY path, frame").fetchall()
     assert len(rows) == len(SAMPLED) and all(n == top + 1 for _, n, top in rows)  # no box twice
-
-    code, clean = _run_here(*_args(card, tmp_path / "clean", config, models), "--report")
-    assert code == 1 and clean["video_frames"] == len(SAMPLED)
     killed_doc = json.loads((out / "megadetector.json").read_text())
-    clean_doc = json.loads((tmp_path / "clean" / "megadetector.json").read_text())
-    assert killed_doc["images"] == clean_doc["images"]
-    _check_outputs(tmp_path / "clean", clean, clean_doc)
+    assert killed_doc["images"] == clean_run[2]["images"]  # the same results as the uninterrupted run
 
 
-def _check_outputs(out: Path, result: dict, doc: dict) -> None:
+def test_exports_follow_megadetector_and_camtrap_dp_video_conventions(clean_run):
     """The exports of a run with a video: MegaDetector 10's video entries, Camtrap DP media types, the gallery."""
     import csv
 
     from wildeye.reports.camtrapdp import validate_package
 
+    out, result, doc = clean_run
+    assert result["video_frames"] == len(SAMPLED)
     assert [(f["path"], f["stage"]) for f in result["failed_files"]] == [(BROKEN, "detect")]
     assert result["failed_files"][0]["reason"].startswith("video could not be decoded")
     entries = {im["file"]: im for im in doc["images"]}
@@ -255,3 +262,25 @@ def _check_outputs(out: Path, result: dict, doc: dict) -> None:
     assert obs and all(r["eventEnd"] > r["eventStart"] for r in obs)  # a video's observation spans its 4 s
     html = (out / "report" / "report.html").read_text()
     assert "video frame 0" in html and "image not found" not in html  # the gallery's still is taken from the clip
+
+
+def test_fiftyone_video_samples_with_frame_labels(clean_run):
+    from wildeye.review import sync_run
+    from wildeye.review.db import import_fiftyone
+
+    out, _, doc = clean_run
+    summary = sync_run(out, "video-e2e")
+    assert summary["samples"] == 1 and summary["video_dataset"] == "video-e2e-video" and summary["videos"] == 1
+    fo = import_fiftyone()
+    videos = fo.load_dataset("video-e2e-video")
+    assert videos.media_type == "video" and len(videos) == 1
+    sample = videos.first()
+    assert sample.media_path == CLIP and sample.metadata.frame_rate == 10.0
+    assert sample.metadata.total_frame_count == 40 and sample.metadata.frame_width == 320
+    assert sample.prediction is not None and len(sample.detections.detections) > 0  # the video's decision, as a still's
+    assert sorted(sample.frames.keys()) == [n + 1 for n in SAMPLED]  # FiftyOne counts frames from 1
+    assert [n for n, f in sample.frames.items() if f["best_frame"]] == [1]
+    video = next(im for im in doc["images"] if im["file"] == CLIP)
+    assert videos.count("frames.detections.detections") == len(video["detections"])
+    again = sync_run(out, "video-e2e")  # a second sync replaces, never duplicates
+    assert again["videos"] == 1 and len(videos) == 1 and videos.count("frames") == len(SAMPLED)
