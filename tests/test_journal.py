@@ -26,7 +26,7 @@ def media(path, **kw):
 def test_batches_replace_never_duplicate_and_resume_state(tmp_path):
     with Journal.open(tmp_path) as j:
         j.add_media([media("a.jpg"), media("b.jpg"), media("c.jpg", failure=Flag(code="truncated", reason="cut")),
-                     media("d.jpg", duplicate_of="a.jpg"), media("e.mp4", kind="video")])
+                     media("d.jpg", duplicate_of="a.jpg"), media("e.mp4", kind="video")], videos=False)
         assert j.pending() == ["a.jpg", "b.jpg"]
         run = j.start_run({"x": 1}, {"detector": "mdv5a"})
         box = Detection("animal", 0.9, (0.1, 0.2, 0.3, 0.4), [("snow leopard", 0.97)])
@@ -191,7 +191,7 @@ def test_schema_1_journal_is_migrated_with_each_box_its_own_decision(tmp_path):
     with pytest.raises(WildeyeError, match="older layout.*run `wildeye run` on it once"):
         Journal.open(tmp_path, write=False)
     with Journal.open(tmp_path) as j:  # a writer upgrades it
-        assert j.get_meta("schema_version") == 2
+        assert j.get_meta("schema_version") == 3  # schema 1 -> 2 -> 3
         boxes = j.detections()["a.jpg"]
         # the old per-image list held one prediction per box at or above the run's threshold (0.3), in box order
         assert [(b.decision.label, b.decision.score) if b.decision else None for b in boxes] == [

@@ -224,6 +224,22 @@ class StaticConfig(_Strict):
         default_factory=lambda: ["animal", "person", "vehicle"], description="detector categories considered")
 
 
+class VideoConfig(_Strict):
+    """Clips (MP4, AVI, MOV, MTS) go through the same detector and classifier as stills, frame by frame. Sampling
+    as MegaDetector's video tools do it (`--time_sample` / `--frame_sample`): frames 0, n, 2n, ...; the video's
+    decision is its best frame's (inference.video)."""
+
+    enabled: bool = Field(True, description="process videos (false: list them and skip them; --no-video)")
+    every_n_seconds: Optional[float] = Field(1.0, gt=0, description=(
+        "sample a frame every this many seconds (n = int(seconds x frame rate), at least 1; --video-every)"))
+    every_n_frames: Optional[int] = Field(None, ge=1, description=(
+        "sample every n-th frame instead (wins over every_n_seconds; 1: every frame)"))
+    max_frames: Optional[int] = Field(None, ge=1, description=(
+        "sample at most this many frames per video, from the start (null: the whole clip)"))
+    batch_frames: int = Field(8, ge=1, le=1024, description=(
+        "sampled frames detected and committed to the journal together (a killed run redoes at most one batch)"))
+
+
 class PrivacyConfig(_Strict):
     """What exports leave out or blur: people, and the exact sites of sensitive species (`wildeye report`, the
     `--on-sighting` hook's payload). Also the `privacy:` section of a report's project YAML."""
@@ -268,6 +284,7 @@ class RunConfig(_Strict):
     after_run: AfterRunConfig = Field(default_factory=AfterRunConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     static: StaticConfig = Field(default_factory=StaticConfig)
+    video: VideoConfig = Field(default_factory=VideoConfig)
 
 
 def resolve_decode(decode: str, device_type: str) -> str:

@@ -18,6 +18,7 @@ from typing import Callable
 from wildeye.app.alerts import new_sightings, notify
 from wildeye.app.failures import FailedFile, failure_summary
 from wildeye.app.static import mark_static
+from wildeye.app.video import process_videos
 from wildeye.atomic import write_json_atomic
 from wildeye.config import FALLBACK_DETECTION_THRESHOLD, RunConfig, resolve_decode
 from wildeye.errors import ConfigError, NothingToDo, WildeyeError
@@ -119,9 +120,11 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                 update={"detection_threshold": typical})})
         _check_fingerprint(journal, _fingerprint(config, models.info), rerun)
         journal.set_meta("source", record_name(str(Path(source).resolve())))
-        journal.add_media(manifest.files)
+        journal.add_media(manifest.files, videos=config.video.enabled)
         journal.set_deployments(manifest.deployments)
         pending = journal.pending()
+        videos = journal.pending_videos()  # app.video samples them (video.enabled: false: add_media skipped them)
+        stills = [path for path in pending if path not in set(videos)]
         run_id = journal.start_run(config.model_dump(mode="json"), models.info)
         log = RunLog(out_dir / "logs", run_id)
         log.event("run_started", source=str(source), frames_pending=len(pending), device=str(device),
@@ -139,9 +142,22 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                 log.event("frame_failed", path=path, reason=reason)
             log.event("batch_recorded", done=len(batch.done), failed=len(batch.failed))
 
+        def progress(done: int, total: int) -> None:  # stills first, then each video counts as one
+            if on_progress:
+                on_progress(done, total + len(videos))
+
+        videos_done = [0]
+
+        def video_finished(_path: str) -> None:
+            videos_done[0] += 1
+            progress(len(stills) + videos_done[0], len(stills))
+
         status = "interrupted"
+        video_counts: dict = {}
         try:
-            pipeline.process(Path(source), pending, record, on_progress)
+            pipeline.process(Path(source), stills, record, progress)
+            video_counts = process_videos(Path(source), videos, journal, pipeline, run_id, config.video,
+                                          event=log.event, on_video=video_finished)
             if models.classifier is not None and models.info["classifier"]["runtime"] != models.classifier.runtime:
                 # the ONNX export failed on the first crops and the classifier ran in PyTorch: record what ran
                 models.info["classifier"]["runtime"] = models.classifier.runtime
@@ -167,7 +183,7 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
             raise
         finally:
             stats = {"frames": len(pending), "seconds": round(time.perf_counter() - started, 3),
-                     "times": pipeline.times.as_dict()}
+                     "times": pipeline.times.as_dict(), **video_counts}
             try:
                 journal.finish_run(run_id, status, stats)
             finally:
@@ -180,7 +196,8 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                   for m in journal.media() if m.status == "failed"]
     summary.update(frames_this_run=len(pending), seconds=round(time.perf_counter() - started, 2),
                    failures=failures, **failure_summary(out_dir, failed),
-                   new_sightings=[vars(s) for s in sightings], on_sighting=hooks, log=str(log.path), **static)
+                   new_sightings=[vars(s) for s in sightings], on_sighting=hooks, log=str(log.path), **static,
+                   **video_counts)
     return RunOutcome(out_dir=out_dir, summary=summary, times=pipeline.times.as_dict(), models=models.info,
                       outputs=outputs)
 

@@ -44,6 +44,11 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK
 @click.option("--static/--no-static", "static", default=None,
               help="Mark boxes boxed at the same place in many frames of a camera (a rock, a stump) static and "
                    "leave them out of decisions, events and the review queue.  [default: on]")
+@click.option("--video/--no-video", "video", default=None,
+              help="Process videos (MP4, AVI, MOV, MTS): sampled frames detected and classified like stills.  "
+                   "[default: on]")
+@click.option("--video-every", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Sample a video frame every SECONDS (MegaDetector's --time_sample).  [default: 1]")
 @click.option("--rerun", is_flag=True, help="Redo every frame when the journal holds results from other models.")
 @click.option("--wait", is_flag=True, default=None,
               help="If another run holds this journal, wait for it instead of exiting (3).")
@@ -58,8 +63,9 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK
 @click.pass_obj
 def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, detector: str | None,
         classifier: str | None, device: str | None, batch_size: int | None, workers: int | None,
-        deployments_csv: Path | None, sequence_gap: float | None, time_source: str | None, decode: str | None, precision: str | None,
-        geofence: bool | None, static: bool | None,
+        deployments_csv: Path | None, sequence_gap: float | None, time_source: str | None, decode: str | None,
+        precision: str | None, geofence: bool | None, static: bool | None, video: bool | None,
+        video_every: float | None,
         rerun: bool, wait: bool | None, fiftyone: bool | None,
         dataset: str | None, report: bool | None, on_sighting: str | None, as_json: bool) -> int:
     """Detect and classify every frame of SOURCE: resumable; writes a journal and MegaDetector JSON."""
@@ -72,7 +78,9 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
     flags = {"detector.name": detector, "device": device, "detector.batch_size": batch_size, "workers": workers,
              "decode": decode, "detector.precision": precision, "classifier.precision": precision,
              "ensemble.geofence": geofence, "static.enabled": static, "wait": wait,
-             "scan.sequence_gap": sequence_gap, "scan.time_source": time_source, "scan.deployments": str(deployments_csv) if deployments_csv else None,
+             "video.enabled": video, "video.every_n_seconds": video_every,
+             "scan.sequence_gap": sequence_gap, "scan.time_source": time_source,
+             "scan.deployments": str(deployments_csv) if deployments_csv else None,
              "after_run.fiftyone": fiftyone, "after_run.dataset": dataset, "after_run.report": report,
              "after_run.on_sighting": on_sighting}
     overrides = {key: value for key, value in flags.items() if value is not None}

@@ -9,7 +9,7 @@ from pathlib import Path
 from wildeye.names import record_name
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff"})
-VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mts", ".m2ts"})
 
 # Files operating systems and camera firmware leave on cards. "._IMG_0001.JPG" is a macOS AppleDouble
 # resource file: it has a media extension but holds no image.

@@ -252,7 +252,9 @@ def _gallery(events, names: dict[str, str], blur: dict | None = None) -> list[di
         items.append({"species": names.get(key, e.name), "path": e.best.path, "deployment_id": e.deployment_id,
                       "time": e.best.local.strftime("%Y-%m-%d %H:%M") if e.best.local else "",
                       "confidence": e.confidence, "verified": e.best.verified, "boxes": boxes,
-                      "blur": (blur or {}).get(e.best.path, [])})
+                      "blur": (blur or {}).get(e.best.path, []),
+                      # a video's still: its best frame, whose boxes these are (inference.video)
+                      "video_frame": e.best.video.best_frame if e.best.video is not None else None})
     return items
 
 

@@ -39,12 +39,13 @@ import mimetypes
 import os
 import shutil
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
 from wildeye import __version__
 from wildeye.atomic import write_json_atomic
+from wildeye.ingest.video import media_type
 from wildeye.labels import ANIMAL as KINGDOM
 from wildeye.labels import parse
 from wildeye.names import fs_name, media_path
@@ -137,14 +138,15 @@ def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, m
         exported.append(frame)
         mid = media_id(frame.path)
         stamp = _stamp(frame.when)
+        end = _stamp(_end_of(frame))
         media_rows.append({
             "mediaID": mid, "deploymentID": frame.deployment_id, "captureMethod": "activityDetection",
             "timestamp": stamp, "filePath": file_path(frame.path, base_url, copy_media is not None),
             "filePublic": bool(base_url) and frame.path not in private_media,
             "fileName": frame.path.rsplit("/", 1)[-1],
-            "fileMediatype": mimetypes.guess_type(frame.path)[0] or "image/jpeg",
+            "fileMediatype": media_type(frame.path) or mimetypes.guess_type(frame.path)[0] or "image/jpeg",
             "favorite": True if frame.path in favourites else None,
-            "mediaComments": frame.failure})
+            "mediaComments": frame.failure or _video_comment(frame)})
         for i, obs in enumerate(frame.observations):
             sci = ""
             if obs.kind == ANIMAL:
@@ -159,7 +161,7 @@ def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, m
             obs_rows.append({
                 "observationID": f"{mid}_{i + 1}", "deploymentID": frame.deployment_id, "mediaID": mid,
                 "eventID": in_event.get((frame.path, obs.key)) if obs.kind == ANIMAL else None,
-                "eventStart": stamp, "eventEnd": stamp, "observationLevel": "media",
+                "eventStart": stamp, "eventEnd": end, "observationLevel": "media",
                 "observationType": obs.kind, "scientificName": sci or None,
                 "count": obs.count if obs.kind not in (BLANK, UNCLASSIFIED) and obs.count else None,
                 "bboxX": _coord(bbox[0]), "bboxY": _coord(bbox[1]),
@@ -178,14 +180,15 @@ def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, m
         probability = decided.probability if decided and decided.probability is not None else e.confidence
         obs_rows.append({
             "observationID": e.event_id, "deploymentID": e.deployment_id, "eventID": e.event_id,
-            "eventStart": _stamp(e.start.when), "eventEnd": _stamp(e.end.when), "observationLevel": "event",
+            "eventStart": _stamp(e.start.when), "eventEnd": _stamp(_end_of(e.end)), "observationLevel": "event",
             "observationType": ANIMAL, "scientificName": taxon.scientific_name if taxon else None, "count": e.count,
             "classificationMethod": decided.method if decided else ("human" if e.verified else "machine"),
             "classifiedBy": decided.by if decided else None,
             "classificationTimestamp": _any_stamp(decided.at) if decided else None,
             "classificationProbability": round(probability, 4),
             "observationTags": LABEL_TAG + e.label,
-            "observationComments": f"independent event: {e.n_frames} frames; best frame {e.best.path}"})
+            "observationComments": f"independent event: {e.n_frames} frames; best frame {e.best.path}"
+                                   + (f" (video frame {e.best.video.best_frame})" if e.best.video else "")})
     media_columns, obs_columns = table_columns("media"), table_columns("observations")
     write_csv(folder / "media.csv", media_columns, media_rows, spreadsheet=False)
     write_csv(folder / "observations.csv", obs_columns, obs_rows, spreadsheet=False)
@@ -310,6 +313,23 @@ def _descriptor(data, meta, dep_rows, media_rows, taxonomic: list[dict], frames,
         descriptor["temporal"] = {"start": days[0], "end": days[-1]}
     descriptor["taxonomic"] = taxonomic
     return descriptor
+
+
+def _end_of(frame: Frame) -> datetime | None:
+    """When a media file's recording ends: a still's timestamp, a video's plus its duration (Camtrap DP: a
+    media-based observation of a video spans the video; an event ending with a video ends with it)."""
+    duration = frame.video.duration if frame.video is not None else None
+    return frame.when + timedelta(seconds=duration) if frame.when is not None and duration else frame.when
+
+
+def _video_comment(frame: Frame) -> str | None:
+    """Where a video's boxes come from: they are its best frame's (inference.video)."""
+    clip = frame.video
+    if clip is None or clip.best_frame is None:
+        return None
+    at = f" ({clip.best_time:.1f} s)" if clip.best_time is not None else ""
+    return (f"video: {len(clip.frames)} frames sampled, every {clip.every_n_frames}; observations and boxes from "
+            f"frame {clip.best_frame}{at}, the frame of the most confident detection")
 
 
 def _stamp(when: datetime | None) -> str | None:

@@ -72,6 +72,26 @@ class Observation:
 
 
 @dataclass
+class VideoClip:
+    """What a video frame (a media row of kind video) adds: its sampled frames, each with its boxes, and the best
+    frame, whose boxes are the video's (`Frame.boxes`, decided as a still's; inference.video)."""
+
+    frame_rate: float | None
+    frame_count: int | None
+    every_n_frames: int
+    best_frame: int | None
+    frames: list = field(default_factory=list)  # store.journal.Journal.VideoFrame: number, time, detections
+
+    @property
+    def duration(self) -> float | None:
+        return self.frame_count / self.frame_rate if self.frame_rate and self.frame_count else None
+
+    @property
+    def best_time(self) -> float | None:
+        return self.best_frame / self.frame_rate if self.frame_rate and self.best_frame is not None else None
+
+
+@dataclass
 class Frame:
     path: str
     deployment_id: str
@@ -92,6 +112,8 @@ class Frame:
     reviewed_at: str | None = None
     boxes: list[Detection] = field(default_factory=list)  # every machine box, each with its own decision
     static_boxes: frozenset[int] = frozenset()  # indices into boxes the journal marks static and suppressed
+    kind: str = "image"  # image | video
+    video: VideoClip | None = None  # a processed video's frames and best frame
 
     def species(self) -> dict[str, tuple[int, float, Observation]]:
         """Animal observations by species key: (individuals in this frame, best probability, best observation)."""
@@ -184,9 +206,17 @@ def _read_frames(journal, models: dict) -> list[Frame]:
         if mark.suppressed:
             static.setdefault(path, set()).add(index)
     model = classified_by(models)
+    kinds = journal.media_kinds()
+    videos = journal.videos()
+    sampled = journal.video_frames() if videos else {}
     for path, frame in frames.items():
         frame.boxes = boxes.get(path, [])
         frame.static_boxes = frozenset(static.get(path, ()))
+        frame.kind = kinds.get(path) or "image"
+        clip = videos.get(path)
+        if clip is not None:
+            frame.video = VideoClip(clip.frame_rate, clip.frame_count, clip.every_n_frames, clip.best_frame,
+                                    sampled.get(path, []))
         decision = decisions.get(path)
         machine = _machine_observations(frame.boxes, decision, model, frame.processed_at) if decision else []
         human = humans.get(path)

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from wildeye import __version__
+from wildeye.ingest.video import VideoError, read_frame
 from wildeye.names import media_path
 
 THUMB = (480, 360)
@@ -207,7 +208,7 @@ def _thumbnail(root: Path | None, item: dict) -> str | None:
 
     path = media_path(root, item["path"])
     try:
-        with Image.open(path) as im:
+        with _still(path, item.get("video_frame")) as im:
             im.draft("RGB", (THUMB[0] * 2, THUMB[1] * 2))
             im = ImageOps.exif_transpose(im).convert("RGB")
             im.thumbnail(THUMB)
@@ -222,9 +223,18 @@ def _thumbnail(root: Path | None, item: dict) -> str | None:
                                outline=(255, 200, 0), width=width)
             buf = io.BytesIO()
             im.save(buf, "JPEG", quality=82)
-    except (OSError, ValueError, SyntaxError):
+    except (OSError, ValueError, SyntaxError, VideoError):
         return None
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _still(path: Path, video_frame: int | None):
+    """The image a gallery item shows: the file itself, or a video's frame `video_frame` taken from the clip."""
+    from PIL import Image
+
+    if video_frame is None:
+        return Image.open(path)
+    return Image.fromarray(read_frame(path, video_frame))
 
 
 # --- small helpers --------------------------------------------------------------------------------------------

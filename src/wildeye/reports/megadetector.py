@@ -24,6 +24,13 @@ Static boxes (a rock boxed in every frame of a camera, app.static) are written a
 elimination writes them (`repeat_detections_core._update_detection_table`): listed, with their confidence made
 negative and no classification, so every tool's confidence threshold drops them while the evidence stays in the
 file. A box a reviewer called a real animal is not suppressed and keeps its confidence.
+
+Videos are written as MegaDetector 10's `process_video` writes them (`_video_results_to_md_format`): one entry per
+video with `frame_rate`, `frames_processed` (the sampled frame numbers) and `detections` holding the boxes of every
+sampled frame in frame order, each with its `frame_number`; a failed video has `frame_rate` -1 when unknown,
+`frames_processed: []`, `detections: null` and `failure`. The best frame's boxes (the video's decision,
+inference.video) carry the classifications; other frames' boxes carry none (their raw top-k with
+`raw_classifications`). A video a reviewer labelled is its best frame's boxes only, the reviewer's word.
 """
 
 from __future__ import annotations
@@ -79,8 +86,14 @@ def megadetector_document(frames: list[Frame], models: dict, names: Names, *, ra
     reviewed = False
     images = []
     for frame in frames:
-        if frame.status == "failed":
+        if frame.status == "failed" and frame.kind == "video":
+            rate = frame.video.frame_rate if frame.video is not None else None
+            images.append({"file": frame.path, "frame_rate": float(rate or -1.0), "frames_processed": [],
+                           "failure": frame.failure or "video access failure", "detections": None})
+        elif frame.status == "failed":
             images.append({"file": frame.path, "failure": frame.failure or "image access failure", "detections": None})
+        elif frame.status == "done" and frame.video is not None:
+            images.append(_video_entry(frame, categories, raw_classifications))
         elif frame.status == "done":
             images.append({"file": frame.path, "detections": _detections(frame, categories, raw_classifications)})
             reviewed = reviewed or any(o.method == "human" for o in frame.observations)
@@ -148,6 +161,26 @@ def _detections(frame: Frame, categories: Categories, raw: bool) -> list[dict]:
                            box.classifications if raw else None))
     dets.sort(key=lambda d: -abs(d["conf"]))  # stable: ties keep MegaDetector's order; RDE negates after sorting
     return dets
+
+
+def _video_entry(frame: Frame, categories: Categories, raw: bool) -> dict:
+    """A video as MegaDetector's process_video writes it: every sampled frame's boxes, each with its frame_number;
+    the best frame's carry the video's decisions."""
+    clip = frame.video
+    decided = _detections(frame, categories, raw)
+    reviewed = any(o.method == "human" for o in frame.observations)
+    dets = []
+    for sampled in clip.frames:
+        if sampled.number == clip.best_frame:
+            entries = decided
+        elif reviewed:
+            continue  # the reviewer's label speaks for the video
+        else:
+            entries = sorted((_entry(b.category, b.conf, b.bbox, [], categories, b.classifications if raw else None)
+                              for b in sampled.detections), key=lambda d: -d["conf"])
+        dets.extend({**d, "frame_number": sampled.number} for d in entries)
+    return {"file": frame.path, "frame_rate": float(clip.frame_rate or -1.0),
+            "frames_processed": [sampled.number for sampled in clip.frames], "detections": dets}
 
 
 def _entry(category: str, conf: float, bbox, classifications: list, categories: Categories,

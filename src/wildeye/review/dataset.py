@@ -50,6 +50,10 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
         deployments = journal.deployments() or _manifest_deployments(out_dir)
         static_marks = journal.static_marks()  # computed after each run (app.static): used, never recomputed
         static_clusters = static_evidence(journal)
+        videos = journal.videos()  # a dataset holds one media type: videos go to their own (review.videos)
+        video_media = [m for m in media if m.path in videos]
+        media = [m for m in media if m.path not in videos]
+        video_frames = journal.video_frames() if video_media else {}
     name = dataset_name or f"wildeye-{source.name or 'run'}"
     run_config = _last(runs, "config") or {}
     models = _models_info(_last(runs, "models") or {})
@@ -84,6 +88,13 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
                          "wildeye_source": str(source),
                          "wildeye_synced_at": datetime.now().astimezone().isoformat(timespec="seconds")})
     dataset.save()
+    video_summary = {}
+    if video_media:
+        from wildeye.review.videos import sync_videos
+
+        video_summary = sync_videos(fo, name, _machine_values(
+            video_media, detections, decisions, deployments, models, source, ensemble, detection_threshold,
+            static_marks), videos, video_frames)
     seconds = time.perf_counter() - started
     shown = sum(len(v["detections"]) for v in values["detections"].values())
     return {"dataset": name, "created": created, "samples": len(dataset), "added": len(new),
@@ -92,7 +103,7 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
             "static_clusters": len(static_clusters), "detection_threshold": detection_threshold,
             "needs_review": sum(1 for p in decisions.values() if p.needs_review), "read_s": round(read_s, 3),
             "seconds": round(seconds, 3), "samples_per_s": round(len(paths) / seconds, 1) if seconds else None,
-            "out": str(out_dir)}
+            "out": str(out_dir), **video_summary}
 
 
 # --- reading the run ------------------------------------------------------------------------------------

@@ -9,6 +9,11 @@ never block the next one. A run that died while `running` is closed as `interrup
 
 Schema 2 keeps each box's decision in its own row (`detections`: the box, its classifications, wildeye's
 decision and SpeciesNet's), so readers never re-derive which prediction belongs to which box.
+
+Schema 3 processes videos: a video is one media row; its sampled frames and their boxes are kept per frame
+(`video_frames`, `frame_detections`, committed batch by batch, so a killed run resumes mid-video), and when the
+last frame is in, the best frame's boxes (inference.video) become the video's rows in `detections`, decided as a
+still's are.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ logger = logging.getLogger(__name__)
 JOURNAL_NAME = "journal.sqlite"
 LOCK_NAME = "journal.lock"
 _HELD: dict[int, str] = {}  # lock descriptors this process holds -> run folder
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -113,6 +118,23 @@ CREATE TABLE IF NOT EXISTS static_reviews (    -- a reviewer's answer per cluste
     answer TEXT NOT NULL,                  -- static | animal (a real animal: never suppressed again)
     reviewer TEXT, reviewed_at TEXT, origin TEXT,
     PRIMARY KEY (deployment_id, cluster_id)
+);
+CREATE TABLE IF NOT EXISTS videos (            -- a video's decode facts and sampling (schema 3)
+    path TEXT PRIMARY KEY,
+    frame_rate REAL, frame_count INTEGER, width INTEGER, height INTEGER,
+    every_n_frames INTEGER NOT NULL,       -- sampling step: frames 0, n, 2n, ... (MegaDetector's frame_sample)
+    best_frame INTEGER                     -- the frame whose boxes are the video's detections (NULL: not done)
+);
+CREATE TABLE IF NOT EXISTS video_frames (      -- each sampled frame whose results are committed
+    path TEXT NOT NULL, frame INTEGER NOT NULL, time REAL, run_id INTEGER,
+    PRIMARY KEY (path, frame)
+);
+CREATE TABLE IF NOT EXISTS frame_detections (  -- the boxes of each sampled video frame, as `detections` holds a still's
+    path TEXT NOT NULL, frame INTEGER NOT NULL, idx INTEGER NOT NULL,
+    category TEXT NOT NULL, conf REAL NOT NULL,
+    x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+    classifications TEXT,
+    PRIMARY KEY (path, frame, idx)
 );
 """
 
@@ -209,7 +231,8 @@ class Journal:
 
     def _migrate(self, version: int) -> None:
         """Schema 1 -> 2: per-box decisions move from decisions.detections (a JSON list, one prediction per box at
-        or above the run's detection threshold, in box order) into their boxes' rows."""
+        or above the run's detection threshold, in box order) into their boxes' rows. 2 -> 3: videos (listed and
+        skipped until then) become pending; their tables come with the schema."""
         with self.transaction():
             if version < 2:
                 have = {r[1] for r in self.conn.execute("PRAGMA table_info(detections)")}
@@ -232,6 +255,9 @@ class Journal:
                 self.conn.executemany("UPDATE detections SET label=?, score=?, source=?, counted=?, needs_review=?,"
                                       " review_reasons=? WHERE path=? AND idx=?", rows)
                 self.conn.execute("UPDATE decisions SET detections=NULL")
+            if version < 3:
+                self.conn.execute("UPDATE media SET status='pending', failure=NULL WHERE kind='video'"
+                                  " AND status='skipped'")
             self.set_meta("schema_version", SCHEMA_VERSION)
         logger.info("run journal %s upgraded from schema %d to %d", self.path, version, SCHEMA_VERSION)
 
@@ -283,15 +309,19 @@ class Journal:
 
     # -- media -----------------------------------------------------------------------------------------------
 
-    def add_media(self, files: Iterable) -> int:
-        """Register scanned files (ingest.manifest.MediaFile); already-known paths keep their results."""
+    def add_media(self, files: Iterable, *, videos: bool = True) -> int:
+        """Register scanned files (ingest.manifest.MediaFile); already-known paths keep their results. Videos are
+        pending like stills, or `skipped` with `videos=False` (`video.enabled: false`)."""
         rows = []
+        processed = ("image", "video") if videos else ("image",)
         for f in files:
-            status = "failed" if f.failure else "duplicate" if f.duplicate_of else "skipped" if f.kind != "image" else "pending"
+            status = ("failed" if f.failure else "duplicate" if f.duplicate_of
+                      else "skipped" if f.kind not in processed else "pending")
             width, height = f.upright_size
             rows.append((f.path, f.content_hash, f.kind, f.size, f.deployment_id, f.sequence_id, f.frame_num,
                          f.seq_num_frames, f.timestamp, width, height, status,
-                         f.failure.reason if f.failure else ("video: not processed yet" if status == "skipped" else None),
+                         f.failure.reason if f.failure else ("video: not processed (video.enabled: false)"
+                                                             if status == "skipped" else None),
                          f.duplicate_of))
         with self.transaction():
             before = self.conn.total_changes
@@ -301,7 +331,8 @@ class Journal:
                 " ON CONFLICT(path) DO UPDATE SET deployment_id=excluded.deployment_id,"
                 " sequence_id=excluded.sequence_id, frame_num=excluded.frame_num,"
                 " seq_num_frames=excluded.seq_num_frames, timestamp=excluded.timestamp,"
-                " width=excluded.width, height=excluded.height,"  # journals that kept the stored size get upright
+                # journals that kept the stored size get upright; a video keeps the size its decoder gave
+                " width=COALESCE(excluded.width, media.width), height=COALESCE(excluded.height, media.height),"
                 # a changed file (new content) is processed again; an unchanged one keeps its results
                 " status=CASE WHEN media.content_hash IS excluded.content_hash AND media.status IN ('done','failed')"
                 "             THEN media.status ELSE excluded.status END,"
@@ -331,13 +362,20 @@ class Journal:
                 for r in self.conn.execute("SELECT deployment_id, info FROM deployments ORDER BY deployment_id")}
 
     def requeue_processed(self) -> int:
-        """Every processed image back to pending (`--rerun` with other models); returns how many."""
+        """Every processed image and video back to pending (`--rerun` with other models), videos' frames
+        forgotten; returns how many."""
         with self.transaction():
-            return self.conn.execute("UPDATE media SET status='pending' WHERE run_id IS NOT NULL AND kind='image'"
-                                     ).rowcount
+            for table in ("videos", "video_frames", "frame_detections"):
+                self.conn.execute(f"DELETE FROM {table}")
+            return self.conn.execute("UPDATE media SET status='pending' WHERE run_id IS NOT NULL"
+                                     " AND kind IN ('image', 'video')").rowcount
 
     def pending(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT path FROM media WHERE status='pending' ORDER BY path")]
+
+    def pending_videos(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT path FROM media WHERE status='pending' AND kind='video'"
+                                                " ORDER BY path")]
 
     def processed_in(self, run_id: int) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT path FROM media WHERE run_id=? ORDER BY path", (run_id,))]
@@ -733,6 +771,101 @@ class Journal:
                 for r in self.conn.execute(
                     "SELECT deployment_id, cluster_id, category, anchor, answer, reviewer, reviewed_at, origin"
                     " FROM static_reviews ORDER BY deployment_id, cluster_id")]
+
+
+    # == videos (app.video): sampled frames committed batch by batch, then the best frame's boxes are the video's ==
+
+    @dataclass
+    class VideoRecord:
+        """A video's decode facts and sampling, and the frame whose boxes are its detections (None: not done)."""
+
+        path: str
+        frame_rate: float | None
+        frame_count: int | None
+        width: int | None
+        height: int | None
+        every_n_frames: int
+        best_frame: int | None
+
+    @dataclass
+    class VideoFrame:
+        """One sampled frame of a video with its boxes (classifications, no decision: the video's decision is its
+        best frame's, in `detections`)."""
+
+        number: int
+        time: float | None
+        detections: list[Detection]
+
+    def start_video(self, path: str, frame_rate: float | None, frame_count: int | None, width: int | None,
+                    height: int | None, every_n_frames: int) -> set[int]:
+        """Register a video about to be read; returns the frames already committed (a resumed run skips them).
+        Frames sampled with another step are dropped (they are not the frames this sampling reads)."""
+        with self.transaction():
+            row = self.conn.execute("SELECT every_n_frames FROM videos WHERE path=?", (path,)).fetchone()
+            if row is not None and row[0] != every_n_frames:
+                self.conn.execute("DELETE FROM video_frames WHERE path=?", (path,))
+                self.conn.execute("DELETE FROM frame_detections WHERE path=?", (path,))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO videos(path, frame_rate, frame_count, width, height, every_n_frames, best_frame)"
+                " VALUES (?,?,?,?,?,?,NULL)", (path, frame_rate, frame_count, width, height, every_n_frames))
+            return {r[0] for r in self.conn.execute("SELECT frame FROM video_frames WHERE path=?", (path,))}
+
+    def record_video_frames(self, run_id: int, path: str,
+                            frames: dict[int, tuple[float | None, list[Detection]]]) -> None:
+        """One batch of a video's sampled frames (frame number -> (seconds, boxes)), all or nothing; a frame
+        recorded again replaces its boxes (never duplicates)."""
+        with self.transaction():
+            keys = [(path, number) for number in frames]
+            self.conn.executemany("DELETE FROM frame_detections WHERE path=? AND frame=?", keys)
+            self.conn.executemany(
+                "INSERT INTO frame_detections(path, frame, idx, category, conf, x, y, w, h, classifications)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(path, number, i, d.category, d.conf, *d.bbox,
+                  json.dumps(d.classifications) if d.classifications else None)
+                 for number, (_, dets) in frames.items() for i, d in enumerate(dets)])
+            self.conn.executemany("INSERT OR REPLACE INTO video_frames(path, frame, time, run_id) VALUES (?,?,?,?)",
+                                  [(path, number, t, run_id) for number, (t, _) in frames.items()])
+
+    def finish_video(self, run_id: int, path: str, best_frame: int) -> None:
+        """The video is done: its best frame's boxes become its rows in `detections` (decided later, as a still's),
+        its size the decoder's; one transaction."""
+        now = _now()
+        with self.transaction():
+            self.conn.execute("DELETE FROM detections WHERE path=?", (path,))
+            self.conn.execute(
+                "INSERT INTO detections(path, idx, category, conf, x, y, w, h, classifications)"
+                " SELECT path, idx, category, conf, x, y, w, h, classifications FROM frame_detections"
+                " WHERE path=? AND frame=? ORDER BY idx", (path, best_frame))
+            self.conn.execute("UPDATE videos SET best_frame=? WHERE path=?", (best_frame, path))
+            self.conn.execute(
+                "UPDATE media SET status='done', failure=NULL, run_id=?, processed_at=?,"
+                " width=COALESCE((SELECT width FROM videos WHERE videos.path=media.path), width),"
+                " height=COALESCE((SELECT height FROM videos WHERE videos.path=media.path), height)"
+                " WHERE path=?", (run_id, now, path))
+
+    def videos(self) -> dict[str, "Journal.VideoRecord"]:
+        return {r[0]: Journal.VideoRecord(*r) for r in self.conn.execute(
+            "SELECT path, frame_rate, frame_count, width, height, every_n_frames, best_frame FROM videos"
+            " ORDER BY path")}
+
+    def video_frames(self, path: str | None = None) -> dict[str, list["Journal.VideoFrame"]]:
+        """Every committed sampled frame by video (of one video with `path`), in frame order, with its boxes."""
+        where, args = (" WHERE path=?", (path,)) if path is not None else ("", ())
+        boxes: dict[tuple[str, int], list[Detection]] = {}
+        for p, number, category, conf, x, y, w, h, cls in self.conn.execute(
+                "SELECT path, frame, category, conf, x, y, w, h, classifications FROM frame_detections" + where
+                + " ORDER BY path, frame, idx", args):
+            boxes.setdefault((p, number), []).append(
+                Detection(category, conf, (x, y, w, h), [tuple(c) for c in json.loads(cls)] if cls else []))
+        result: dict[str, list[Journal.VideoFrame]] = {}
+        for p, number, t in self.conn.execute("SELECT path, frame, time FROM video_frames" + where
+                                              + " ORDER BY path, frame", args):
+            result.setdefault(p, []).append(Journal.VideoFrame(number, t, boxes.get((p, number), [])))
+        return result
+
+    def media_kinds(self) -> dict[str, str]:
+        """path -> kind (image | video) of every media row."""
+        return dict(self.conn.execute("SELECT path, kind FROM media"))
 
 
 class _Transaction:
