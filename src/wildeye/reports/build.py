@@ -209,7 +209,7 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         "notes": notes,
     }
     files = [(OUTPUTS[name] + ("/datapackage.json" if name == "camtrap_dp" else ""), note)
-             for name, note in FILE_NOTES.items()]
+             for name, note in FILE_NOTES.items()] + list((ecology_section or {}).get("files", []))
     report = {"summary": summary, "species": species, "effort": effort_rows, "sightings": sightings, "files": files,
               "diel": diel, "names": species_names, "event_days": html_mod.event_days(events),
               "generalised": list(privacy.generalised), "ecology": ecology_section}

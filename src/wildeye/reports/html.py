@@ -56,7 +56,13 @@ def render(report: dict, frames_root: Path | None, gallery: list[dict]) -> str:
         sightings_header=["start (local)", "deployment", "species", "frames", "count", "confidence", "verified"],
         sightings_rows=[[r["start_local"] or "", r["deployment_id"], r["species"], r["frames"], r["count"],
                          f"{r['confidence']:.2f}", "yes" if r["verified"] else ""] for r in sightings[:500]],
-        sightings_total=len(sightings), files=report.get("files") or [])
+        sightings_total=len(sightings), files=report.get("files") or [], ecology=_ecology(report.get("ecology")))
+
+
+def _ecology(ecology: dict | None) -> dict | None:
+    from wildeye.reports.ecology_html import view
+
+    return view(ecology)
 
 
 def _template():
