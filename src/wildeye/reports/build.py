@@ -61,7 +61,7 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     {"enabled": False} leaves them out.
     """
     from wildeye.reports import camtrapdp, coco_ct, effort as effort_mod, events as events_mod, frames as frames_mod
-    from wildeye.reports import html as html_mod
+    from wildeye.reports import ecology_html, html as html_mod
     from wildeye.reports import megadetector, tables
     from wildeye.reports.filters import apply_filters, known_species_error
     from wildeye.reports.metadata import ProjectMetadata
@@ -212,7 +212,7 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
              for name, note in FILE_NOTES.items()] + list((ecology_section or {}).get("files", []))
     report = {"summary": summary, "species": species, "effort": effort_rows, "sightings": sightings, "files": files,
               "diel": diel, "names": species_names, "event_days": html_mod.event_days(events),
-              "generalised": list(privacy.generalised), "ecology": ecology_section}
+              "generalised": list(privacy.generalised), "ecology_view": ecology_html.view(ecology_section)}
     best = _gallery(identified, species_names, privacy.blur, taxon_of) if gallery else []
     write_bytes_atomic(paths["html"], html_mod.render(report, root, best).encode("utf-8"))
     tick()

@@ -285,3 +285,55 @@ def _slug(text: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "taxon"
+
+
+# --- the `wildeye ecology` use case -----------------------------------------------------------------------------
+
+
+def ecology_report(run_dir: str | Path, out_dir: str | Path, *, rank: str = "species", event_gap_s: float = 1800.0,
+                   options: EcologyOptions | None = None, project=None) -> dict:
+    """Journal -> events of taxa at `rank` (human labels win) -> occupancy, activity, richness files in out_dir,
+    plus summary.json. Coordinates written are as the report would publish them (reports.privacy)."""
+    import json
+    import time
+
+    from wildeye.atomic import write_json_atomic
+    from wildeye.ecology.ranks import RankMapper, check_rank
+    from wildeye.reports import effort as effort_mod, events as events_mod, frames as frames_mod
+    from wildeye.reports.metadata import ProjectMetadata
+    from wildeye.reports.privacy import apply_privacy
+    from wildeye.reports.taxa import Names, package_taxonomy
+
+    started = time.perf_counter()
+    try:
+        rank = check_rank(rank)
+    except ValueError as exc:
+        raise ConfigError(str(exc), "pass --rank species (the default), genus, family, order or class") from None
+    options = options or EcologyOptions()
+    out_dir = Path(out_dir)
+    data = frames_mod.load(run_dir)
+    project = project or ProjectMetadata()
+    privacy = apply_privacy(data.frames, data.frames, data.deployments, project.privacy)
+    published = data.__class__(**{**data.__dict__, "deployments": privacy.deployments})
+    names = Names.from_frames(data.frames, project.scientific_names, package_taxonomy(data.models))
+    taxon_of = RankMapper(rank, names.taxonomy_string)
+    events = events_mod.independent_events(privacy.frames, event_gap_s, taxon_of)
+    efforts = effort_mod.deployment_effort(published, data.frames, events)
+    species = effort_mod.species_summary(events, efforts, privacy.frames, names, taxon_of)
+    key_names = {r["key"]: r["species"] for r in species}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = analyse(published, data.frames, events, efforts, key_names, options, out_dir)
+    apart = [e for e in events if not e.identified]
+    summary = {
+        "rank": rank, "taxa": len(species), "events": sum(e.identified for e in events), "events_apart": len(apart),
+        "sites": result["occupancy"].get("sites", 0), "occasions": result["occupancy"].get("occasions", 0),
+        "occupancy": result["occupancy"].get("rows", []),
+        "activity": result["activity"].get("rows", []), "overlap": result["activity"].get("overlaps", []),
+        "richness": (result["richness"] or {}).get("chao2"),
+        "notes": list(data.notes) + result["notes"],
+        "files": [str(out_dir / Path(path).relative_to(out_dir.name)) for path, _ in result["files"]],
+        "options": result["options"], "seconds": round(time.perf_counter() - started, 3),
+    }
+    write_json_atomic(out_dir / "summary.json", json.loads(json.dumps(summary, default=str)))
+    summary["summary_file"] = str(out_dir / "summary.json")
+    return summary
