@@ -259,3 +259,104 @@ def test_rarefaction_is_the_average_over_every_order_of_units():
     assert list(t) == [1, 2, 3, 4, 5]
     assert expected == pytest.approx(np.mean(curves, axis=0))
     assert richness.rarefaction([1, 2], 2)[1] == pytest.approx([1.5, 2.0])  # by hand
+
+
+# --- the command on a journal ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory):
+    """Three cameras over three weeks (C starts on day 8): red foxes at night, snow leopards near dawn, plus one
+    'animal', one cat-family rollup and one Panthera-genus label, which must never count as species."""
+    from test_reports import box, make_run
+
+    root = tmp_path_factory.mktemp("survey")
+    deps = [{"deployment_id": d, "latitude": 28.1 + i / 10, "longitude": 84.2, "timezone": "+05:45",
+             "deployment_start": start, "deployment_end": "2024-05-22T00:00:00", "extra": {"habitat": hab}}
+            for i, (d, start, hab) in enumerate([("A", "2024-05-01T00:00:00", "scree"),
+                                                  ("B", "2024-05-01T00:00:00", "meadow"),
+                                                  ("C", "2024-05-08T00:00:00", "scree")])]
+    frames, i = [], 0
+    for day in range(1, 21):
+        for dep, label, hour in (("A", FOX, 22), ("B", FOX, 1), ("A", LEOPARD, 5), ("C", LEOPARD, 6)):
+            if dep == "C" and day < 9 or (label == LEOPARD and day % 2):
+                continue
+            frames.append((f"{dep}/{i:04d}.JPG", dep, f"2024-05-{day:02d}T{hour:02d}:{(7 * day) % 60:02d}:00+05:45",
+                           [box(label)]))
+            i += 1
+    for dep, label in (("B", "animal"), ("B", CATS), ("C", PANTHERA)):
+        frames.append((f"{dep}/{i:04d}.JPG", dep, "2024-05-15T12:00:00+05:45", [box(label)]))
+        i += 1
+    return make_run(root, deps, frames)
+
+
+def run_cli(args, capsys):
+    from wildeye.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    out = capsys.readouterr()
+    return exit_.value.code, out.out, out.err
+
+
+def read_rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_ecology_command_writes_histories_occupancy_activity_and_richness(survey, tmp_path, capsys):
+    out = tmp_path / "eco"
+    code, stdout, _ = run_cli(["ecology", str(survey / "journal.sqlite"), "--out", str(out), "--bootstrap", "20",
+                               "--covariate", "habitat", "--json"], capsys)
+    assert code == 0
+    summary = json.loads(stdout)
+    assert summary["rank"] == "species" and summary["events_apart"] == 3
+    assert {r["taxon"] for r in summary["occupancy"]} == {"red fox", "snow leopard"}
+    # unmarked / camtrapR layout: a row per site, o1..oK, NA where the camera did not run (C before day 8)
+    history = read_rows(out / "occupancy" / "snow_leopard_detection_history.csv")
+    assert list(history[0]) == ["site", "o1", "o2", "o3"]
+    assert [(r["site"], r["o1"], r["o2"], r["o3"]) for r in history] == [
+        ("A", "1", "1", "1"), ("B", "0", "0", "0"), ("C", "NA", "1", "1")]
+    effort = {r["site"]: r for r in read_rows(out / "occupancy" / "effort.csv")}
+    assert effort["A"]["o1"] == "7" and effort["C"]["o1"] == "NA" and effort["C"]["o2"] == "7"
+    covariates = {r["site"]: r["habitat"] for r in read_rows(out / "occupancy" / "site_covariates.csv")}
+    assert covariates == {"A": "scree", "B": "meadow", "C": "scree"}
+    occ = {r["taxon"]: r for r in read_rows(out / "occupancy" / "occupancy.csv")}
+    assert float(occ["snow leopard"]["naive_occupancy"]) == pytest.approx(2 / 3, abs=1e-4)
+    assert "sparse data" in occ["snow leopard"]["warnings"]  # three sites are too few to trust
+    assert "beta_habitat=scree" in occ["snow leopard"]
+    pairs = {(r["taxon_a"], r["taxon_b"], r["time"]): r for r in read_rows(out / "activity" / "overlap.csv")}
+    assert set(pairs) == {("red fox", "snow leopard", "clock"), ("red fox", "snow leopard", "sun")}
+    assert float(pairs[("red fox", "snow leopard", "clock")]["overlap"]) < 0.5
+    assert pairs[("red fox", "snow leopard", "clock")]["estimator"] == "dhat1"
+    chao = read_rows(out / "richness" / "chao2.csv")[0]
+    assert chao["observed"] == "2" and chao["unit"] == "camera-day"
+    assert (out / "richness" / "accumulation.csv").exists() and (out / "summary.json").exists()
+
+    # at genus rank the Panthera label joins the snow leopards; the family rollup and 'animal' stay apart
+    code, stdout, _ = run_cli(["ecology", str(survey), "--out", str(tmp_path / "genus"), "--rank", "genus",
+                               "--bootstrap", "0", "--json"], capsys)
+    genus = json.loads(stdout)
+    assert {r["taxon"] for r in genus["occupancy"]} == {"Panthera", "Vulpes"} and genus["events_apart"] == 2
+    panthera = {r["taxon"]: r for r in genus["occupancy"]}["Panthera"]
+    assert panthera["detections"] == {r["taxon"]: r for r in summary["occupancy"]}["snow leopard"]["detections"]
+
+    code, _, err = run_cli(["ecology", str(survey), "--out", str(tmp_path / "bad"), "--covariate", "elevation"],
+                           capsys)
+    assert code == 2 and "elevation" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_report_counts_species_only_and_shows_ecology_sections(survey, tmp_path):
+    from wildeye.reports.build import build_report
+
+    summary = build_report(survey, tmp_path / "rep", gallery=False, ecology={"n_boot": 0})
+    assert set(summary["species_events"]) == {"red fox", "snow leopard"}
+    assert summary["unidentified_events"] == 1 and summary["apart_events"] == 2
+    rai = {r["species"] for r in read_rows(tmp_path / "rep" / "rai.csv")}
+    assert rai == {"red fox", "snow leopard"}
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "<h2>Occupancy</h2>" in html and "Activity (sun time" in html and "Chao2" in html
+    assert (tmp_path / "rep" / "ecology" / "occupancy" / "red_fox_detection_history.csv").exists()
+    genus = build_report(survey, tmp_path / "genus", gallery=False, rank="genus", ecology={"enabled": False})
+    assert set(genus["species_events"]) == {"Panthera", "Vulpes"} and genus["apart_events"] == 1
+    assert not (tmp_path / "genus" / "ecology").exists()
