@@ -20,7 +20,7 @@ from pathlib import Path
 LAYERS = (
     ("__init__", "errors", "labels", "records", "names", "atomic", "config"),  # vocabulary
     ("store", "ingest", "models", "interop"),  # the journal, the card, the model files, other tools' files
-    ("inference",),  # pure compute: decode, detector, classifier, ensemble
+    ("inference", "ecology"),  # pure compute: decode, detector, classifier, ensemble; occupancy, activity, richness
     ("app", "reports", "review", "train"),  # use cases: run, report build, review sync/pull, train
     ("cli", "commands", "ui", "__main__"),  # the command line
 )

@@ -130,15 +130,20 @@ def test_labels_become_latin_names_taxa_and_classification_fields(tmp_path):
     assert not any("GBIF" in n for n in summary["notes"])
     assert summary["camtrap_dp"]["gbif_gaps"] == []
 
-    # 'animal' is no species: not in species.csv, RAI or diel, counted on its own line
+    # 'animal' and a rollup to the family are no species (issue 15: species level only where it belongs): not in
+    # species.csv, RAI or diel, counted on their own lines and in taxa_apart.csv
     species = read_csv(tmp_path / "rep" / "species.csv")
-    assert {r["species"] for r in species} == {"red fox", "snow leopard", "cat family"}
-    assert {r["species"]: r["taxon_rank"] for r in species}["cat family"] == "family"
-    assert "animal" not in {r["species"] for r in read_csv(tmp_path / "rep" / "rai.csv")}
-    assert "animal" not in {r["species"] for r in read_csv(tmp_path / "rep" / "diel_activity.csv")}
+    assert {r["species"] for r in species} == {"red fox", "snow leopard"}
+    assert {r["taxon_rank"] for r in species} == {"species"}
+    for table in ("rai.csv", "diel_activity.csv"):
+        assert not {"animal", "cat family"} & {r["species"] for r in read_csv(tmp_path / "rep" / table)}
+    apart = {r["name"]: r for r in read_csv(tmp_path / "rep" / "taxa_apart.csv")}
+    assert apart["cat family"]["taxon_rank"] == "family" and apart["cat family"]["reason"] == "above the rank"
+    assert apart["cat family"]["scientific_name"] == "Felidae" and apart["animal"]["reason"] == "animal (no taxon)"
     effort = {r["deployment_id"]: r for r in read_csv(tmp_path / "rep" / "effort.csv")}
-    assert effort["A"]["unidentified_events"] == "1" and effort["A"]["species"] == "3"
-    assert summary["species"] == 3 and summary["unidentified_events"] == 1
+    assert effort["A"]["unidentified_events"] == "1" and effort["A"]["species"] == "2"
+    assert effort["A"]["apart_events"] == "1"
+    assert summary["species"] == 2 and summary["unidentified_events"] == 1 and summary["apart_events"] == 1
     assert any("not identified to any taxon" in n for n in summary["notes"])
     sightings = {(r["deployment_id"], r["species"]): r for r in read_csv(tmp_path / "rep" / "sightings.csv")}
     assert sightings[("B", "Snow leopard")]["scientific_name"] == "Panthera uncia"

@@ -233,7 +233,10 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
                          capture_output=True, text=True, timeout=90).stdout
     assert 'data-broken-images="0"' in dom, dom[-2000:]
     assert dom.count("class=\"plot\"") == 5  # species, hour, time, effort, map
-    assert dom.count('data-loaded="yes"') == 7  # 5 plots + 2 gallery thumbnails
+    # ecology sections (issue 15): the taxon accumulation plot; too few events for activity curves
+    assert dom.count("class=\"plot ecology\"") == 1
+    assert all(f"<h2>{h}</h2>" in dom for h in ("Occupancy", "Activity", "Richness"))
+    assert dom.count('data-loaded="yes"') == 8  # 6 plots + 2 gallery thumbnails
     assert "image not found" not in dom
     shot = tmp_path / "rep" / "report.png"
     subprocess.run([browser, *flags, "--window-size=1200,2400", f"--screenshot={shot}", page.as_uri()],

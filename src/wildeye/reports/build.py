@@ -21,6 +21,7 @@ OUTPUTS = {
     "rai": "rai.csv",
     "species": "species.csv",
     "diel": "diel_activity.csv",
+    "apart": "taxa_apart.csv",
     "camtrap_dp": "camtrap-dp",
     "megadetector": "megadetector_reviewed.json",
     "coco_ct": "coco_camera_traps.json",
@@ -33,6 +34,7 @@ FILE_NOTES = {  # what the HTML report's file list says of each output
     "rai": "events per 100 camera-days, per deployment and species",
     "species": "per species: events, images, occupancy, scientific name",
     "diel": "events by hour of day",
+    "apart": "events not counted as a species at the report's rank: 'animal', unknown, higher taxa",
     "camtrap_dp": "Camtrap DP 1.0.2 package (datapackage.json, deployments, media, observations)",
     "megadetector": "MegaDetector 1.6 JSON: each box with its decision, reviewers' labels applied "
                     "(Timelapse, AddaxAI, CamTrapTools)",
@@ -43,7 +45,8 @@ FILE_NOTES = {  # what the HTML report's file list says of each output
 def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filters: ReportFilters | None = None,
                  *, event_gap_s: float = 1800.0, gallery: bool = True, run_in_progress: bool | None = None,
                  on_progress: Callable[[int, int], None] | None = None, project=None, copy_media: bool = False,
-                 strict: bool = False, raw_classifications: bool = False) -> dict:
+                 strict: bool = False, raw_classifications: bool = False, rank: str = "species",
+                 ecology: dict | None = None) -> dict:
     """Write every report file into report_dir (default OUT_DIR/report); returns the summary.
 
     out_dir is the folder `wildeye run` wrote (journal.sqlite, manifest.json). run_in_progress: None finds out
@@ -52,14 +55,18 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     which generalise the sites of snow leopards. Privacy (reports.privacy) is applied to the frames and
     deployments before any writer runs. copy_media: put the media files in the Camtrap DP package. strict: refuse
     (ConfigError, nothing written) when the Camtrap DP package would not be ready for GBIF. raw_classifications:
-    the MegaDetector file also carries each box's classifier top-k (`raw_classifications`).
+    the MegaDetector file also carries each box's classifier top-k (`raw_classifications`). rank: what RAI,
+    species tables and the ecology sections count (ecology.ranks; 'animal', unknowns and higher taxa apart).
+    ecology: options for the occupancy, activity and richness sections (reports.ecology.EcologyOptions fields);
+    {"enabled": False} leaves them out.
     """
     from wildeye.reports import camtrapdp, coco_ct, effort as effort_mod, events as events_mod, frames as frames_mod
-    from wildeye.reports import html as html_mod
+    from wildeye.reports import ecology_html, html as html_mod
     from wildeye.reports import megadetector, tables
     from wildeye.reports.filters import apply_filters, known_species_error
     from wildeye.reports.metadata import ProjectMetadata
     from wildeye.reports.privacy import apply_privacy
+    from wildeye.ecology.ranks import RankMapper, check_rank
     from wildeye.reports.taxa import Names, package_taxonomy
 
     started = time.perf_counter()
@@ -69,6 +76,10 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     filters = filters or ReportFilters()
     if event_gap_s <= 0:
         raise ConfigError(f"event gap {event_gap_s:g} s is not positive", "pass --event-gap in minutes, e.g. 30")
+    try:
+        rank = check_rank(rank)
+    except ValueError as exc:
+        raise ConfigError(str(exc), "pass --rank species (the default), genus, family, order or class") from None
     step = 0
 
     def tick() -> None:
@@ -109,14 +120,15 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     published = replace(data, deployments=privacy.deployments)  # what every writer sees
     names = Names.from_frames(data.frames, project.scientific_names, package_taxonomy(data.models))
     tick()
-    events = events_mod.independent_events(privacy.frames, event_gap_s)
+    taxon_of = RankMapper(rank, names.taxonomy_string)
+    events = events_mod.independent_events(privacy.frames, event_gap_s, taxon_of)
     identified = [e for e in events if e.identified]
     diel = events_mod.diel_activity(identified)
     tick()
     # effort counts every frame in range (people's too): leaving photos out must not shorten camera-days
     efforts = effort_mod.deployment_effort(published, frames, events, filters.window,
                                            set(filters.deployments) or None)
-    species = effort_mod.species_summary(events, efforts, privacy.frames, names)
+    species = effort_mod.species_summary(events, efforts, privacy.frames, names, taxon_of)
     tick()
 
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -130,6 +142,9 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     species_names = {r["key"]: r["species"] for r in species}
     diel_columns, diel_rows = tables.diel_rows(diel, species_names)
     tables.write_csv(paths["diel"], diel_columns, diel_rows)
+    apart = tables.apart_rows(events)
+    tables.write_csv(paths["apart"], tables.APART_COLUMNS, apart)
+    ecology_section = _ecology(published, frames, identified, efforts, species_names, ecology, report_dir, notes)
     tick()
     package = camtrapdp.write_package(paths["camtrap_dp"], published, privacy.frames, events, efforts,
                                       metadata=project, names=names, private_media=privacy.private_media,
@@ -150,10 +165,21 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         run_in_progress = journal_locked(out_dir)
     notes.extend(_incomplete_notes(pending, run_in_progress))
     notes.extend(privacy.notes())
-    unidentified = len(events) - len(identified)
+    apart_events = sum(r["events"] for r in apart if r["reason"] in ("above the rank", "no taxonomy"))
+    unidentified = len(events) - len(identified) - apart_events
     if unidentified:
         notes.append(f"{unidentified} event{'s' if unidentified != 1 else ''} of animals not identified to any taxon "
-                     "('animal'): in sightings.csv and Camtrap DP, not counted as a species or in RAI")
+                     "('animal', unknown): in sightings.csv, taxa_apart.csv and Camtrap DP, not counted as a species "
+                     "or in RAI")
+    if apart_events:
+        notes.append(f"{apart_events} event{'s' if apart_events != 1 else ''} of taxa not placed at {rank} rank "
+                     "(a genus or family when counting species): in sightings.csv and taxa_apart.csv, not counted "
+                     f"as a {rank} or in RAI")
+    trusted = sorted({e.name for e in identified if e.taxon is not None and not e.taxon.taxonomy})
+    if trusted:
+        notes.append(f"counted as species without a taxonomy to check it: {', '.join(trusted[:8])}"
+                     + (" …" if len(trusted) > 8 else "") + " (give them one with scientific_names in the project "
+                     "YAML)")
     locals_ = [f.local for f in frames if f.local is not None]
     summary = {
         "title": Path(data.source).name if data.source else out_dir.name,
@@ -167,6 +193,8 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         "animal_frames": sum(any(o.kind == frames_mod.ANIMAL for o in f.observations) for f in processed),
         "events": len(events),
         "unidentified_events": unidentified,
+        "apart_events": apart_events,
+        "rank": rank,
         "verified_events": sum(e.verified for e in events),
         "species": len(species),
         "deployments": len(efforts),
@@ -181,11 +209,11 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         "notes": notes,
     }
     files = [(OUTPUTS[name] + ("/datapackage.json" if name == "camtrap_dp" else ""), note)
-             for name, note in FILE_NOTES.items()]
+             for name, note in FILE_NOTES.items()] + list((ecology_section or {}).get("files", []))
     report = {"summary": summary, "species": species, "effort": effort_rows, "sightings": sightings, "files": files,
               "diel": diel, "names": species_names, "event_days": html_mod.event_days(events),
-              "generalised": list(privacy.generalised)}
-    best = _gallery(identified, species_names, privacy.blur) if gallery else []
+              "generalised": list(privacy.generalised), "ecology_view": ecology_html.view(ecology_section)}
+    best = _gallery(identified, species_names, privacy.blur, taxon_of) if gallery else []
     write_bytes_atomic(paths["html"], html_mod.render(report, root, best).encode("utf-8"))
     tick()
     _write_state(state_path, begun)
@@ -214,6 +242,18 @@ def _incomplete_notes(pending: int, run_in_progress: bool) -> list[str]:
     return notes
 
 
+def _ecology(data, frames, events, efforts, names, options, report_dir, notes) -> dict | None:
+    """The occupancy, activity and richness sections (reports.ecology), their CSVs in report_dir/ecology/."""
+    from wildeye.reports.ecology import EcologyOptions, analyse
+
+    options = dict(options or {})
+    if not options.pop("enabled", True):
+        return None
+    result = analyse(data, frames, events, efforts, names, EcologyOptions(**options), report_dir / "ecology")
+    notes.extend(result["notes"])
+    return result
+
+
 def _write_json(path: Path, document: dict) -> None:
     """Indented while a person might read it; compact (C encoder, ~5x faster) for big runs."""
     if len(document["images"]) <= 5000:
@@ -237,7 +277,7 @@ def _check_gbif_ready(project, privacy) -> None:
                           "--strict")
 
 
-def _gallery(events, names: dict[str, str], blur: dict | None = None) -> list[dict]:
+def _gallery(events, names: dict[str, str], blur: dict | None = None, taxon_of=None) -> list[dict]:
     """The best frame of each species: most confident, then most individuals, verified first on ties. People in a
     frame kept for its animals (--exclude-humans) are blurred."""
     best: dict[str, object] = {}
@@ -248,7 +288,8 @@ def _gallery(events, names: dict[str, str], blur: dict | None = None) -> list[di
             best[e.species] = e
     items = []
     for key, e in sorted(best.items(), key=lambda kv: names.get(kv[0], kv[0])):
-        boxes = [o.bbox for o in e.best.observations if o.key == key and o.bbox is not None]
+        boxes = [o.bbox for o in e.best.observations if o.bbox is not None
+                 and (taxon_of(o.label).key if taxon_of is not None else o.key) == key]
         items.append({"species": names.get(key, e.name), "path": e.best.path, "deployment_id": e.deployment_id,
                       "time": e.best.local.strftime("%Y-%m-%d %H:%M") if e.best.local else "",
                       "confidence": e.confidence, "verified": e.best.verified, "boxes": boxes,

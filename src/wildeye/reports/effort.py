@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from wildeye.ecology.ranks import ABOVE_RANK, NO_TAXONOMY
 from wildeye.reports.events import Event
 from wildeye.reports.frames import ANIMAL, BLANK, Frame
 
@@ -32,7 +33,8 @@ class Effort:
     blank_images: int = 0
     animal_images: int = 0
     events: dict[str, int] = field(default_factory=dict)  # species key -> events (identified taxa only)
-    unidentified_events: int = 0  # events of 'animal' (no taxon): not a species, not in RAI
+    unidentified_events: int = 0  # events of 'animal' or unknowns (no taxon): not a species, not in RAI
+    apart_events: int = 0  # events of taxa above the report's rank (or unplaced names): not in RAI either
     coordinate_uncertainty: float | None = None  # metres (Camtrap DP coordinateUncertainty), widened when generalised
 
     def rai(self, species: str) -> float | None:
@@ -57,9 +59,12 @@ def deployment_effort(data, frames: list[Frame], events: list[Event], window: tu
         by_dep[frame.deployment_id].append(frame)
     event_counts: dict[str, Counter] = defaultdict(Counter)
     unidentified: Counter = Counter()
+    apart: Counter = Counter()
     for event in events:
         if event.identified:
             event_counts[event.deployment_id][event.species] += 1
+        elif event.taxon is not None and event.taxon.status in (ABOVE_RANK, NO_TAXONOMY):
+            apart[event.deployment_id] += 1
         else:
             unidentified[event.deployment_id] += 1
     out = []
@@ -80,7 +85,7 @@ def deployment_effort(data, frames: list[Frame], events: list[Event], window: tu
         effort = Effort(dep_id, info.location_name if info else None, info.latitude if info else None,
                         info.longitude if info else None, _as_time(start_s, tz), _as_time(end_s, tz), source,
                         round(days, 4), events=dict(sorted(event_counts.get(dep_id, {}).items())),
-                        unidentified_events=unidentified.get(dep_id, 0),
+                        unidentified_events=unidentified.get(dep_id, 0), apart_events=apart.get(dep_id, 0),
                         coordinate_uncertainty=_uncertainty(info))
         for frame in dep_frames:
             if frame.status != "done":
@@ -93,16 +98,20 @@ def deployment_effort(data, frames: list[Frame], events: list[Event], window: tu
     return out
 
 
-def species_summary(events: list[Event], efforts: list[Effort], frames: list[Frame], names=None) -> list[dict]:
-    """Per species: events, frames, individuals, where and when seen, overall RAI and naive occupancy.
+def species_summary(events: list[Event], efforts: list[Effort], frames: list[Frame], names=None,
+                    taxon_of=None) -> list[dict]:
+    """Per species (taxon at the report's rank): events, frames, individuals, where and when seen, overall RAI and
+    naive occupancy.
 
-    Only taxa count as species: events of 'animal' (identified to no taxon) are left out, as in RAI.
-    names: a taxa.Names giving plain labels their scientific name."""
+    Only taxa at the rank count: events of 'animal', unknowns and taxa above the rank are left out, as in RAI
+    (ecology.ranks). names: a taxa.Names giving plain labels their scientific name. taxon_of: the RankMapper the
+    events were built with."""
     total_days = sum(e.camera_days for e in efforts)
     surveyed = sum(1 for e in efforts if e.camera_days > 0) or len(efforts)
+    key_of = (lambda label: taxon_of(label).key) if taxon_of is not None else None
     images: Counter = Counter()
     for frame in frames:
-        for key in frame.species():
+        for key in frame.species(key_of):
             images[key] += 1
     rows = []
     by_species: dict[str, list[Event]] = defaultdict(list)
@@ -113,11 +122,13 @@ def species_summary(events: list[Event], efforts: list[Effort], frames: list[Fra
         label = max((e.label for e in evs), key=lambda label: len(label.split(";")) == 7)
         deployments = sorted({e.deployment_id for e in evs})
         starts = [e.start.local for e in evs if e.start.local]
+        rolled = evs[0].taxon is not None and evs[0].taxon.rank not in (None, "species")
         rows.append({
             "species": evs[0].name if len(label.split(";")) != 7 else next(e.name for e in evs if e.label == label),
-            "scientific_name": next((sci for sci in (names.scientific_name(e.label) if names else e.scientific_name
-                                                     for e in evs) if sci), ""),
-            "taxon_rank": _rank(names, label),
+            "scientific_name": evs[0].taxon.scientific_name if rolled else next(
+                (sci for sci in (names.scientific_name(e.label) if names else e.scientific_name for e in evs) if sci),
+                ""),
+            "taxon_rank": evs[0].taxon.rank if rolled else _rank(names, label),
             "label": label,
             "events": len(evs),
             "verified_events": sum(e.verified for e in evs),

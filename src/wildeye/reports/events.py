@@ -11,6 +11,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from wildeye.ecology.ranks import RankedTaxon
 from wildeye.labels import common_name
 from wildeye.reports.frames import Frame, Observation, scientific_name
 from wildeye.reports.taxa import is_identified
@@ -33,6 +34,7 @@ class Event:
     best: Frame | None = None
     best_observation: Observation | None = None
     reviewed: Observation | None = None  # the reviewer's latest observation of this species in the event, if any
+    taxon: RankedTaxon | None = None  # what the event counts as at the report's rank (ecology.ranks)
 
     @property
     def n_frames(self) -> int:
@@ -44,6 +46,8 @@ class Event:
 
     @property
     def name(self) -> str:
+        if self.taxon is not None and self.taxon.counted:
+            return self.taxon.name  # at genus rank and above: the taxon, not the species the label names
         return common_name(self.label)
 
     @property
@@ -52,7 +56,10 @@ class Event:
 
     @property
     def identified(self) -> bool:
-        """Named to a taxon: 'animal' (the kingdom) and unknowns are events, but no species (taxa.is_identified)."""
+        """Counted as a taxon at the report's rank (ecology.ranks): 'animal' (the kingdom), unknowns and taxa above
+        the rank are events, but no species. Without a rank: named to any taxon (taxa.is_identified)."""
+        if self.taxon is not None:
+            return self.taxon.counted
         return is_identified(self.label)
 
     @property
@@ -65,17 +72,20 @@ class Event:
         return (self.end.seconds or 0.0) - (self.start.seconds or 0.0)
 
 
-def independent_events(frames: list[Frame], gap_s: float = DEFAULT_GAP_S) -> list[Event]:
+def independent_events(frames: list[Frame], gap_s: float = DEFAULT_GAP_S, taxon_of=None) -> list[Event]:
     """Events of every species at every deployment, ordered by deployment, start and species.
 
     A frame at exactly `gap_s` after the species was last seen starts a new event. Frames without a capture
-    time cannot be placed and take part in no event.
+    time cannot be placed and take part in no event. taxon_of: label -> ecology.ranks.RankedTaxon (a RankMapper):
+    events are then of taxa at its rank (two species of one genus are one genus event), and each knows whether
+    it counts.
     """
+    key_of = (lambda label: taxon_of(label).key) if taxon_of is not None else None
     seen: dict[tuple[str, str], list[tuple]] = defaultdict(list)
     for frame in frames:
         if frame.seconds is None:
             continue
-        for key, (count, confidence, obs) in frame.species().items():
+        for key, (count, confidence, obs) in frame.species(key_of).items():
             seen[(frame.deployment_id, key)].append((frame.seconds, frame.path, frame, count, confidence, obs))
     events: list[Event] = []
     for (deployment_id, key), items in seen.items():
@@ -103,13 +113,16 @@ def independent_events(frames: list[Frame], gap_s: float = DEFAULT_GAP_S) -> lis
                 current.best, current.best_observation, current.confidence = frame, obs, confidence
         if current is not None:
             _finish(current, labels)
+    if taxon_of is not None:
+        for event in events:
+            event.taxon = taxon_of(event.label)
     events.sort(key=lambda e: (e.deployment_id, e.start.seconds, e.species))
     return events
 
 
 def _rank(event: Event) -> tuple:
     obs = event.best_observation
-    count = sum(o.count or 1 for o in event.best.observations if o.key == event.species)
+    count = sum(o.count or 1 for o in event.best.observations if o.label == obs.label or o.key == event.species)
     return (event.confidence, count, obs.det_conf or 0.0)
 
 

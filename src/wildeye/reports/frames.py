@@ -115,14 +115,15 @@ class Frame:
     kind: str = "image"  # image | video
     video: VideoClip | None = None  # a processed video's frames and best frame
 
-    def species(self) -> dict[str, tuple[int, float, Observation]]:
-        """Animal observations by species key: (individuals in this frame, best probability, best observation)."""
+    def species(self, key_of=None) -> dict[str, tuple[int, float, Observation]]:
+        """Animal observations by species key: (individuals in this frame, best probability, best observation).
+        key_of: label -> key to group by instead (a taxon at a rank, ecology.ranks)."""
         found: dict[str, list] = {}
         for obs in self.observations:
             if obs.kind != ANIMAL:
                 continue
             rank = (obs.probability or 0.0, obs.det_conf or 0.0, obs.bbox is not None)
-            entry = found.setdefault(obs.key, [0, rank, obs])
+            entry = found.setdefault(key_of(obs.label) if key_of else obs.key, [0, rank, obs])
             entry[0] += obs.count or 1
             if rank > entry[1]:
                 entry[1], entry[2] = rank, obs

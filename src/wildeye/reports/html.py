@@ -25,7 +25,8 @@ TEMPLATE = "report.html.j2"  # under wildeye/reports/templates/
 
 
 def render(report: dict, frames_root: Path | None, gallery: list[dict]) -> str:
-    """report: the summary and tables build_report computed; gallery: best frame per species with its boxes."""
+    """report: the summary and tables build_report computed (`ecology_view`: reports.ecology_html.view, the
+    occupancy, activity and richness sections); gallery: best frame per species with its boxes."""
     s = report["summary"]
     cards = [("frames", s["frames"]), ("processed", s["processed"]), ("animal frames", s["animal_frames"]),
              ("blank frames", s["blank_frames"]), ("events", s["events"]), ("verified events", s["verified_events"]),
@@ -57,7 +58,7 @@ def render(report: dict, frames_root: Path | None, gallery: list[dict]) -> str:
         sightings_header=["start (local)", "deployment", "species", "frames", "count", "confidence", "verified"],
         sightings_rows=[[r["start_local"] or "", r["deployment_id"], r["species"], r["frames"], r["count"],
                          f"{r['confidence']:.2f}", "yes" if r["verified"] else ""] for r in sightings[:500]],
-        sightings_total=len(sightings), files=report.get("files") or [])
+        sightings_total=len(sightings), files=report.get("files") or [], ecology=report.get("ecology_view"))
 
 
 def _template():

@@ -71,15 +71,16 @@ def sighting_rows(events: list[Event], deployments: dict, names=None) -> list[di
 
 EFFORT_COLUMNS = ["deployment_id", "location_name", "latitude", "longitude", "coordinate_uncertainty_m",
                   "effort_start", "effort_end", "effort_from", "camera_days", "images", "blank_images",
-                  "animal_images", "events", "species", "rai_all", "unidentified_events"]
+                  "animal_images", "events", "species", "rai_all", "unidentified_events", "apart_events"]
 
 
 def effort_rows(efforts: list[Effort]) -> list[dict]:
-    """events, species and rai_all count identified taxa; events of 'animal' (no taxon) are unidentified_events.
+    """events, species and rai_all count taxa at the report's rank; events of 'animal' or unknowns are
+    unidentified_events, of taxa above the rank (a rollup to a family when counting species) apart_events.
     Coordinates are as the report may publish them (generalised for sensitive species, see reports.privacy)."""
     return [{"deployment_id": e.deployment_id, "location_name": e.location_name, "latitude": e.latitude,
              "longitude": e.longitude, "coordinate_uncertainty_m": _whole(e.coordinate_uncertainty),
-             "unidentified_events": e.unidentified_events, "effort_start": e.start.isoformat() if e.start else None,
+             "unidentified_events": e.unidentified_events, "apart_events": e.apart_events, "effort_start": e.start.isoformat() if e.start else None,
              "effort_end": e.end.isoformat() if e.end else None, "effort_from": e.effort_from,
              "camera_days": e.camera_days, "images": e.images, "blank_images": e.blank_images,
              "animal_images": e.animal_images, "events": e.total_events, "species": len(e.events),
@@ -104,6 +105,24 @@ def rai_rows(efforts: list[Effort], species: list[dict]) -> list[dict]:
 
 SPECIES_COLUMNS = ["species", "scientific_name", "taxon_rank", "label", "events", "verified_events", "images",
                    "max_count", "individuals", "deployments", "naive_occupancy", "rai", "first_seen", "last_seen"]
+
+
+APART_COLUMNS = ["name", "label", "scientific_name", "taxon_rank", "reason", "events", "deployments"]
+
+
+def apart_rows(events: list[Event]) -> list[dict]:
+    """Events that are no taxon at the report's rank ('animal', unknown, higher taxa): counted here, apart, never as
+    species (ecology.ranks)."""
+    from wildeye.ecology.ranks import APART_REASONS
+
+    groups: dict[tuple, list[Event]] = {}
+    for e in events:
+        if e.taxon is not None and e.taxon.status in APART_REASONS:
+            groups.setdefault((e.taxon.status, e.species), []).append(e)
+    rows = [{"name": evs[0].name, "label": evs[0].label, "scientific_name": evs[0].taxon.scientific_name,
+             "taxon_rank": evs[0].taxon.rank or "", "reason": APART_REASONS[status], "events": len(evs),
+             "deployments": len({e.deployment_id for e in evs})} for (status, _), evs in groups.items()]
+    return sorted(rows, key=lambda r: (-r["events"], r["name"]))
 
 
 def diel_rows(diel: dict[str, list[int]], names: dict[str, str]) -> tuple[list[str], list[list]]:
