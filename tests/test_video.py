@@ -265,14 +265,17 @@ def test_exports_follow_megadetector_and_camtrap_dp_video_conventions(clean_run)
 
 
 def test_fiftyone_video_samples_with_frame_labels(clean_run):
+    import uuid
+
     from wildeye.review import sync_run
     from wildeye.review.db import import_fiftyone
 
     out, _, doc = clean_run
-    summary = sync_run(out, "video-e2e")
-    assert summary["samples"] == 1 and summary["video_dataset"] == "video-e2e-video" and summary["videos"] == 1
+    name = f"video-e2e-{uuid.uuid4().hex[:8]}"  # a database another test session left running may hold others
+    summary = sync_run(out, name)
+    assert summary["samples"] == 1 and summary["video_dataset"] == name + "-video" and summary["videos"] == 1
     fo = import_fiftyone()
-    videos = fo.load_dataset("video-e2e-video")
+    videos = fo.load_dataset(name + "-video")
     assert videos.media_type == "video" and len(videos) == 1
     sample = videos.first()
     assert sample.media_path == CLIP and sample.metadata.frame_rate == 10.0
@@ -282,5 +285,5 @@ def test_fiftyone_video_samples_with_frame_labels(clean_run):
     assert [n for n, f in sample.frames.items() if f["best_frame"]] == [1]
     video = next(im for im in doc["images"] if im["file"] == CLIP)
     assert videos.count("frames.detections.detections") == len(video["detections"])
-    again = sync_run(out, "video-e2e")  # a second sync replaces, never duplicates
+    again = sync_run(out, name)  # a second sync replaces, never duplicates
     assert again["videos"] == 1 and len(videos) == 1 and videos.count("frames") == len(SAMPLED)

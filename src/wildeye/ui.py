@@ -118,6 +118,9 @@ def print_run_summary(result: dict, verbose: bool) -> None:
     console.print(f"[bold]{result['processed']}[/] of {result['images']} media processed "
                   f"({result['frames_this_run']} this run in {seconds:.1f} s, {rate:.2f} images/s); "
                   f"{result['failed']} failed, {result['duplicates']} duplicates, {result['skipped']} videos skipped")
+    if result.get("videos_done") or result.get("videos_failed"):
+        console.print(f"videos: {result.get('videos_done', 0)} done, {result.get('videos_failed', 0)} failed, "
+                      f"{result.get('video_frames', 0)} sampled frames detected this run")
     flagship = [s for s in result.get("new_sightings", []) if s["flagship"]]
     for sighting in flagship:
         console.print(f"[bold red]FLAGSHIP[/] {sighting['name']} at {sighting['deployment_id']} "

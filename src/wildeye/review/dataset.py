@@ -94,7 +94,7 @@ def sync_run(out_dir: Path, dataset_name: str | None = None, *, prepare: bool = 
 
         video_summary = sync_videos(fo, name, _machine_values(
             video_media, detections, decisions, deployments, models, source, ensemble, detection_threshold,
-            static_marks), videos, video_frames)
+            static_marks), videos, video_frames, declare_fields=_declare_fields, write_fields=_write_machine_fields)
     seconds = time.perf_counter() - started
     shown = sum(len(v["detections"]) for v in values["detections"].values())
     return {"dataset": name, "created": created, "samples": len(dataset), "added": len(new),

@@ -35,16 +35,15 @@ def video_metadata(path: str, clip) -> dict | None:
     return {"_cls": "VideoMetadata", **{k: v for k, v in values.items() if v is not None}}
 
 
-def sync_videos(fo, name: str, values: dict, videos: dict, frames: dict) -> dict:
+def sync_videos(fo, name: str, values: dict, videos: dict, frames: dict, *, declare_fields, write_fields) -> dict:
     """The video samples of `values` (review.dataset's machine values of the videos, keyed by file path) into the
-    dataset `<name>-video`, with their frame labels; returns a summary."""
-    from wildeye.review.dataset import _declare_fields, _write_machine_fields
-
+    dataset `<name>-video`, with their frame labels; returns a summary. declare_fields / write_fields: review.dataset's
+    own schema and bulk writers (the same machine fields as stills)."""
     vname = video_dataset_name(name)
     created = not fo.dataset_exists(vname)
     dataset = fo.Dataset(vname, persistent=True) if created else fo.load_dataset(vname)
     dataset.media_type = "video"
-    _declare_fields(fo, dataset)
+    declare_fields(fo, dataset)
     frame_schema = dataset.get_frame_field_schema() or {}
     if FRAME_DETECTIONS not in frame_schema:
         dataset.add_frame_field(FRAME_DETECTIONS, fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections)
@@ -56,7 +55,7 @@ def sync_videos(fo, name: str, values: dict, videos: dict, frames: dict) -> dict
     new = [p for p in values["media_path"] if p not in existing]
     if new:
         dataset.add_samples([fo.Sample(filepath=p) for p in new], progress=False)
-    _write_machine_fields(dataset, values)
+    write_fields(dataset, values)
     labelled = 0
     for sample in dataset.select_by("filepath", list(values["media_path"])):  # few: one save each
         path = values["media_path"][sample.filepath]
