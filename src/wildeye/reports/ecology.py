@@ -38,7 +38,7 @@ class EcologyOptions(BaseModel):
     covariates: list[str] = Field(default_factory=list, description="deployments.csv columns for psi")
     n_boot: int = Field(199, ge=0, description="smoothed bootstrap resamples per overlap (overlap advises >= 1000)")
     min_activity_events: int = Field(10, ge=2, description="taxa with fewer events get no activity curve")
-    max_overlap_taxa: int = Field(6, ge=2, description="overlap for the pairs of this many most-seen taxa")
+    max_overlap_taxa: int = Field(4, ge=2, description="overlap for the pairs of this many most-seen taxa")
     richness_unit: Literal["camera-day", "site"] = "camera-day"
     seed: int = 0
 
