@@ -153,7 +153,7 @@ def _warnings(fit_: OccupancyFit, has_cov: bool) -> list[str]:
     out = []
     if fit_.detections < MIN_DETECTIONS or fit_.sites_detected < MIN_SITES_DETECTED:
         out.append(f"sparse data: {fit_.detections} detection(s) at {fit_.sites_detected} of {fit_.n_sites} sites "
-                   f"(fewer than {MIN_DETECTIONS} detections or {MIN_SITES_DETECTED} sites): do not trust psi and p")
+                   f"(under {MIN_DETECTIONS} detections or {MIN_SITES_DETECTED} detected sites): do not trust psi and p")
     if not fit_.converged:
         out.append("the likelihood maximisation did not converge")
     for e in (fit_.psi, fit_.p):
