@@ -80,8 +80,8 @@ def hessian(f, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:
     for i in range(n):
         for j in range(i, n):
             ei, ej = np.eye(n)[i] * step, np.eye(n)[j] * step
-            value = (f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)) / (4 * step ** 2)
-            h[i, j] = h[j, i] = value
+            value = f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
+            h[i, j] = h[j, i] = value / (4 * step ** 2)
     return h
 
 
@@ -153,7 +153,8 @@ def _warnings(fit_: OccupancyFit, has_cov: bool) -> list[str]:
     out = []
     if fit_.detections < MIN_DETECTIONS or fit_.sites_detected < MIN_SITES_DETECTED:
         out.append(f"sparse data: {fit_.detections} detection(s) at {fit_.sites_detected} of {fit_.n_sites} sites "
-                   f"(under {MIN_DETECTIONS} detections or {MIN_SITES_DETECTED} detected sites): do not trust psi and p")
+                   f"(under {MIN_DETECTIONS} detections or {MIN_SITES_DETECTED} detected sites): "
+                   "do not trust psi and p")
     if not fit_.converged:
         out.append("the likelihood maximisation did not converge")
     for e in (fit_.psi, fit_.p):

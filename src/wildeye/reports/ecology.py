@@ -97,6 +97,9 @@ def _occupancy(data, windows, by_taxon, order, names, options, folder: Path, not
         for e in by_taxon[key]:
             dets.setdefault(e.deployment_id, []).append(wall_seconds(e.start.local))
         y = occ.history(dets)
+        if np.isnan(y).all():
+            notes.append(f"occupancy of {names.get(key, key)}: no occasion was surveyed (--min-effort-days too high?)")
+            continue
         slug = _slug(names.get(key, key))
         write_csv(folder / f"{slug}_detection_history.csv", columns, _matrix_rows(occ.site_ids, y), spreadsheet=False)
         fit = occupancy.fit(y, x if x_names else None, x_names, occ.effort if options.effort_scaled else None,
@@ -296,6 +299,7 @@ def ecology_report(run_dir: str | Path, out_dir: str | Path, *, rank: str = "spe
     plus summary.json. Coordinates written are as the report would publish them (reports.privacy)."""
     import json
     import time
+    from dataclasses import replace
 
     from wildeye.atomic import write_json_atomic
     from wildeye.ecology.ranks import RankMapper, check_rank
@@ -314,7 +318,7 @@ def ecology_report(run_dir: str | Path, out_dir: str | Path, *, rank: str = "spe
     data = frames_mod.load(run_dir)
     project = project or ProjectMetadata()
     privacy = apply_privacy(data.frames, data.frames, data.deployments, project.privacy)
-    published = data.__class__(**{**data.__dict__, "deployments": privacy.deployments})
+    published = replace(data, deployments=privacy.deployments)
     names = Names.from_frames(data.frames, project.scientific_names, package_taxonomy(data.models))
     taxon_of = RankMapper(rank, names.taxonomy_string)
     events = events_mod.independent_events(privacy.frames, event_gap_s, taxon_of)
