@@ -35,6 +35,7 @@ class EcologyOptions(BaseModel):
     occasion_days: float = Field(7.0, gt=0, description="length of a sampling occasion in days")
     min_effort_days: float = Field(0.0, ge=0, description="occasions a camera ran this many days or fewer are NA")
     effort_scaled: bool = Field(False, description="detection of a partly covered occasion scales with its effort")
+    p_by_occasion: bool = Field(False, description="one detection probability per occasion, p(t), instead of p(.)")
     covariates: list[str] = Field(default_factory=list, description="deployments.csv columns for psi")
     n_boot: int = Field(199, ge=0, description="smoothed bootstrap resamples per overlap (overlap advises >= 1000)")
     min_activity_events: int = Field(10, ge=2, description="taxa with fewer events get no activity curve")
@@ -103,7 +104,8 @@ def _occupancy(data, windows, by_taxon, order, names, options, folder: Path, not
         slug = _slug(names.get(key, key))
         write_csv(folder / f"{slug}_detection_history.csv", columns, _matrix_rows(occ.site_ids, y), spreadsheet=False)
         fit = occupancy.fit(y, x if x_names else None, x_names, occ.effort if options.effort_scaled else None,
-                            options.occasion_days if options.effort_scaled else None)
+                            options.occasion_days if options.effort_scaled else None,
+                            p_by_occasion=options.p_by_occasion)
         rows.append(_occupancy_row(names.get(key, key), fit))
         if fit.warnings:
             notes.append(f"occupancy of {names.get(key, key)}: " + "; ".join(fit.warnings))
@@ -124,6 +126,9 @@ def _occupancy_row(name: str, fit) -> dict:
            "p": _r(fit.p.value), "p_lower": _r(fit.p.lower), "p_upper": _r(fit.p.upper),
            "p_cumulative": _r(fit.cumulative_p), "log_likelihood": _r(fit.log_likelihood), "aic": _r(fit.aic),
            "converged": fit.converged}
+    for e in fit.p_occasions:
+        row[e.name] = _r(e.value)
+        row[f"{e.name}_lower"], row[f"{e.name}_upper"] = _r(e.lower), _r(e.upper)
     for c in fit.coefficients[1:]:
         row[f"beta_{c.name}"] = _r(c.value)
         row[f"beta_{c.name}_se"] = _r(c.se_logit)
