@@ -8,6 +8,7 @@ import csv
 import json
 import math
 from datetime import date, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -358,6 +359,10 @@ def test_report_counts_species_only_and_shows_ecology_sections(survey, tmp_path)
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "<h2>Occupancy</h2>" in html and "Activity (sun time" in html and "Chao2" in html
     assert (tmp_path / "rep" / "ecology" / "occupancy" / "red_fox_detection_history.csv").exists()
+    chromium_dom = _render_in_chromium(tmp_path / "rep" / "report.html", tmp_path)
+    if chromium_dom is not None:  # the sections' plots decode in a real browser
+        assert 'data-broken-images="0"' in chromium_dom
+        assert chromium_dom.count('class="plot ecology"') == 3  # clock and sun-time activity, accumulation
     genus = build_report(survey, tmp_path / "genus", gallery=False, rank="genus", ecology={"enabled": False})
     assert set(genus["species_events"]) == {"Panthera", "Vulpes"} and genus["apart_events"] == 1
     assert not (tmp_path / "genus" / "ecology").exists()
@@ -379,3 +384,17 @@ def test_occupancy_with_one_detection_probability_per_occasion():
     assert fit.psi.lower < 0.7 < fit.psi.upper
     assert fit.cumulative_p == pytest.approx(1 - np.prod([1 - e.value for e in fit.p_occasions]))
     assert fit.aic == pytest.approx(8 - 2 * fit.log_likelihood)
+
+
+def _render_in_chromium(page, tmp_path) -> str | None:
+    """The page's DOM after load in headless Chromium (as tests/test_reports.py does); None without Chromium."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if browser is None:
+        return None
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom", page.as_uri()]
+    return subprocess.run([browser, *flags], capture_output=True, text=True, timeout=90).stdout
