@@ -8,6 +8,7 @@ import csv
 import json
 import math
 from datetime import date, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -335,10 +336,11 @@ def test_ecology_command_writes_histories_occupancy_activity_and_richness(survey
 
     # at genus rank the Panthera label joins the snow leopards; the family rollup and 'animal' stay apart
     code, stdout, _ = run_cli(["ecology", str(survey), "--out", str(tmp_path / "genus"), "--rank", "genus",
-                               "--bootstrap", "0", "--json"], capsys)
+                               "--bootstrap", "0", "--p-by-occasion", "--json"], capsys)
     genus = json.loads(stdout)
     assert {r["taxon"] for r in genus["occupancy"]} == {"Panthera", "Vulpes"} and genus["events_apart"] == 2
     panthera = {r["taxon"]: r for r in genus["occupancy"]}["Panthera"]
+    assert {"p1", "p2", "p3", "p3_upper"} <= set(panthera)  # p(t): one detection probability per occasion
     assert panthera["detections"] == {r["taxon"]: r for r in summary["occupancy"]}["snow leopard"]["detections"]
 
     code, _, err = run_cli(["ecology", str(survey), "--out", str(tmp_path / "bad"), "--covariate", "elevation"],
@@ -357,6 +359,42 @@ def test_report_counts_species_only_and_shows_ecology_sections(survey, tmp_path)
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "<h2>Occupancy</h2>" in html and "Activity (sun time" in html and "Chao2" in html
     assert (tmp_path / "rep" / "ecology" / "occupancy" / "red_fox_detection_history.csv").exists()
+    chromium_dom = _render_in_chromium(tmp_path / "rep" / "report.html", tmp_path)
+    if chromium_dom is not None:  # the sections' plots decode in a real browser
+        assert 'data-broken-images="0"' in chromium_dom
+        assert chromium_dom.count('class="plot ecology"') == 3  # clock and sun-time activity, accumulation
     genus = build_report(survey, tmp_path / "genus", gallery=False, rank="genus", ecology={"enabled": False})
     assert set(genus["species_events"]) == {"Panthera", "Vulpes"} and genus["apart_events"] == 1
     assert not (tmp_path / "genus" / "ecology").exists()
+
+
+def test_occupancy_with_one_detection_probability_per_occasion():
+    """p(t) (MacKenzie et al. 2002's general model): by hand, history 10 with p1 = 0.2, p2 = 0.5 and psi = 0.6 is
+    0.6 * 0.2 * 0.5 = 0.06; simulated p = (0.2, 0.5, 0.8) over 400 sites: every interval covers its truth."""
+    theta = special.logit(np.array([0.6, 0.2, 0.5]))
+    assert occupancy.neg_log_likelihood(theta, np.array([[1.0, 0.0]]), np.ones((1, 1))) == pytest.approx(
+        -math.log(0.06))
+    rng = np.random.default_rng(2)
+    z = rng.random(400) < 0.7
+    y = ((rng.random((400, 3)) < np.array([0.2, 0.5, 0.8])) & z[:, None]).astype(float)
+    fit = occupancy.fit(y, p_by_occasion=True)
+    assert [e.name for e in fit.p_occasions] == ["p1", "p2", "p3"] and not fit.warnings
+    for e, truth in zip(fit.p_occasions, (0.2, 0.5, 0.8)):
+        assert e.lower < truth < e.upper
+    assert fit.psi.lower < 0.7 < fit.psi.upper
+    assert fit.cumulative_p == pytest.approx(1 - np.prod([1 - e.value for e in fit.p_occasions]))
+    assert fit.aic == pytest.approx(8 - 2 * fit.log_likelihood)
+
+
+def _render_in_chromium(page, tmp_path) -> str | None:
+    """The page's DOM after load in headless Chromium (as tests/test_reports.py does); None without Chromium."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if browser is None:
+        return None
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom", page.as_uri()]
+    return subprocess.run([browser, *flags], capture_output=True, text=True, timeout=90).stdout

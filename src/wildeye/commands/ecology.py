@@ -25,12 +25,16 @@ from wildeye.errors import EXIT_OK
               help="Occasions a camera ran this many days or fewer count as not surveyed (NA).")
 @click.option("--effort-scaled", is_flag=True,
               help="Detection in a partly covered occasion scales with the days the camera ran.")
+@click.option("--p-by-occasion", is_flag=True,
+              help="One detection probability per occasion, p(t), instead of one for all, p(.).")
 @click.option("--covariate", "covariates", multiple=True, metavar="COLUMN",
               help="deployments.csv column to model occupancy (psi) with (repeat for more).")
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=999,
               help="Smoothed bootstrap resamples per activity overlap (0: no intervals).")
 @click.option("--min-activity-events", type=click.IntRange(min=2), default=10,
               help="Taxa with fewer events get no activity curve.")
+@click.option("--overlap-taxa", "max_overlap_taxa", type=click.IntRange(min=2), default=6,
+              help="Activity overlap for every pair of this many most-seen taxa.")
 @click.option("--richness-unit", type=click.Choice(["camera-day", "site"]), default="camera-day",
               help="Sampling unit of the accumulation curve and Chao2.")
 @click.option("--seed", type=int, default=0, help="Random seed of the bootstrap.")
@@ -38,8 +42,8 @@ from wildeye.errors import EXIT_OK
 @verbosity_options
 @click.pass_obj
 def ecology(obj: dict | None, run: Path, out_dir: Path | None, rank: str, event_gap: float, occasion_days: float,
-            min_effort_days: float, effort_scaled: bool, covariates: tuple[str, ...], n_boot: int,
-            min_activity_events: int, richness_unit: str, seed: int, as_json: bool) -> int:
+            min_effort_days: float, effort_scaled: bool, p_by_occasion: bool, covariates: tuple[str, ...], n_boot: int,
+            min_activity_events: int, max_overlap_taxa: int, richness_unit: str, seed: int, as_json: bool) -> int:
     """Occupancy, diel activity and species richness from a run's journal (reviewers' labels win).
 
     RUN is the folder `wildeye run` wrote, the SD-card folder it ran on, or its journal.sqlite. Writes detection
@@ -58,8 +62,9 @@ def ecology(obj: dict | None, run: Path, out_dir: Path | None, rank: str, event_
     if not (run / "journal.sqlite").exists():
         raise click.BadParameter(f"no journal.sqlite in {run}: pass the folder `wildeye run` wrote", param_hint="RUN")
     options = EcologyOptions(occasion_days=occasion_days, min_effort_days=min_effort_days,
-                             effort_scaled=effort_scaled, covariates=list(covariates), n_boot=n_boot,
-                             min_activity_events=min_activity_events, richness_unit=richness_unit, seed=seed)
+                             effort_scaled=effort_scaled, p_by_occasion=p_by_occasion, covariates=list(covariates), n_boot=n_boot,
+                             min_activity_events=min_activity_events, max_overlap_taxa=max_overlap_taxa,
+                             richness_unit=richness_unit, seed=seed)
     summary = ecology_report(run, out_dir or run / "ecology", rank=rank, event_gap_s=event_gap * 60,
                              options=options)
     if as_json:

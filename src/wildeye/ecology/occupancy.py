@@ -4,7 +4,8 @@ and p, the probability of detecting the taxon in one occasion at an occupied sit
 Site i with history y_i (NA occasions left out) contributes
     psi_i * prod_j p_ij^y_ij (1 - p_ij)^(1 - y_ij) + (1 - psi_i) * [no detection at i]
 (MacKenzie et al. 2002, eq. 3-4). psi is logit-linear in standardised site covariates (logit psi_i = x_i' beta,
-intercept first), p constant per occasion; `effort_scaled` makes an occasion the camera ran e days of L detect with
+intercept first); p is constant, p(.), or one per occasion, p(t) (`p_by_occasion`, the paper's general model); an
+`effort` makes an occasion the camera ran e days of L detect with
 1 - (1 - p)^(e/L), so partly covered occasions count for less (p stays "per full occasion"). Both are fitted on the
 logit scale with scipy.optimize (BFGS); Wald intervals come from the inverse of the Hessian of the negative log
 likelihood (central differences), on the logit scale and transformed back, as unmarked's `confint(type="state")`.
@@ -35,7 +36,7 @@ class Estimate:
 @dataclass
 class OccupancyFit:
     psi: Estimate  # at the mean of the covariates (standardised: their 0)
-    p: Estimate  # per occasion
+    p: Estimate  # per occasion (p(t): their mean, without an interval)
     coefficients: list[Estimate]  # logit psi: intercept, then one per covariate (per standard deviation)
     log_likelihood: float
     aic: float
@@ -48,22 +49,24 @@ class OccupancyFit:
     cumulative_p: float  # 1 - (1 - p)^K: chance of detecting it at an occupied site over the whole survey
     warnings: list[str] = field(default_factory=list)
     site_psi: list[float] = field(default_factory=list)  # fitted psi per site (covariates)
+    p_occasions: list[Estimate] = field(default_factory=list)  # p(t): one per occasion
 
 
 def neg_log_likelihood(theta: np.ndarray, y: np.ndarray, x: np.ndarray, effort_fraction: np.ndarray | None = None
                        ) -> float:
-    """-log L of MacKenzie et al. (2002). theta: psi coefficients (len x.shape[1]) then logit p. y: sites x K
-    with NaN where not surveyed; x: sites x q design (intercept column included); effort_fraction: sites x K of
+    """-log L of MacKenzie et al. (2002). theta: psi coefficients (len x.shape[1]) then logit p, one value (p(.))
+    or one per occasion (p(t)). y: sites x K with NaN where not surveyed; x: sites x q design (intercept column included); effort_fraction: sites x K of
     e/L for the effort-scaled detection (None: constant p)."""
     q = x.shape[1]
     eta = x @ theta[:q]
     log_psi, log_not_psi = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
-    log_p, log_q = -np.logaddexp(0.0, -theta[q]), -np.logaddexp(0.0, theta[q])
+    alpha = theta[q:]  # broadcasts over the occasions either way
+    log_p, log_q = -np.logaddexp(0.0, -alpha), -np.logaddexp(0.0, alpha)
     seen = ~np.isnan(y)
     y0 = np.where(seen, y, 0.0)
     if effort_fraction is None:
-        log_qij = np.full(y.shape, log_q)
-        log_pij = np.full(y.shape, log_p)
+        log_qij = np.broadcast_to(log_q, y.shape)
+        log_pij = np.broadcast_to(log_p, y.shape)
     else:
         log_qij = np.where(seen, effort_fraction, 0.0) * log_q
         log_pij = np.log(-np.expm1(np.minimum(log_qij, -1e-300)))
@@ -80,8 +83,8 @@ def hessian(f, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:
     for i in range(n):
         for j in range(i, n):
             ei, ej = np.eye(n)[i] * step, np.eye(n)[j] * step
-            value = (f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)) / (4 * step ** 2)
-            h[i, j] = h[j, i] = value
+            value = f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
+            h[i, j] = h[j, i] = value / (4 * step ** 2)
     return h
 
 
@@ -95,9 +98,10 @@ def standardise(covariates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def fit(y: np.ndarray, covariates: np.ndarray | None = None, covariate_names: list[str] | None = None,
-        effort: np.ndarray | None = None, occasion_days: float | None = None, conf: float = 0.95) -> OccupancyFit:
-    """Fit psi(covariates) p(.) to a detection history (sites x K, NaN = not surveyed). Sites never surveyed are
-    dropped. effort + occasion_days: the effort-scaled detection (module docstring)."""
+        effort: np.ndarray | None = None, occasion_days: float | None = None, conf: float = 0.95,
+        p_by_occasion: bool = False) -> OccupancyFit:
+    """Fit psi(covariates) p(.) (or p(t) with p_by_occasion) to a detection history (sites x K, NaN = not
+    surveyed). Sites never surveyed are dropped. effort + occasion_days: the effort-scaled detection."""
     y = np.asarray(y, dtype=float)
     keep = ~np.all(np.isnan(y), axis=1)
     y = y[keep]
@@ -114,7 +118,8 @@ def fit(y: np.ndarray, covariates: np.ndarray | None = None, covariate_names: li
     detections = int(np.nansum(y))
     detected_sites = int(((np.nan_to_num(y) > 0).any(axis=1)).sum())
     naive = detected_sites / n if n else None
-    start = np.zeros(x.shape[1] + 1)
+    q = x.shape[1]
+    start = np.zeros(q + (k if p_by_occasion else 1))
     start[0] = special.logit(min(max(naive or 0.5, 0.05), 0.95))
     result = optimize.minimize(f, start, method="BFGS")
     theta = result.x
@@ -139,12 +144,20 @@ def fit(y: np.ndarray, covariates: np.ndarray | None = None, covariate_names: li
                 lo, hi = float(special.expit(lo)), float(special.expit(hi))
         return Estimate(name, float(special.expit(value)) if probability else value, lo, hi, value, se)
 
-    psi, p = estimate("psi", 0, True), estimate("p", x.shape[1], True)
+    psi = estimate("psi", 0, True)
+    p_occasions = [estimate(f"p{j + 1}", q + j, True) for j in range(k)] if p_by_occasion else []
+    if p_by_occasion:
+        mean = float(np.mean([e.value for e in p_occasions]))
+        p = Estimate("p", mean, None, None, float(special.logit(mean)), None)
+        cumulative = 1 - float(np.prod([1 - e.value for e in p_occasions]))
+    else:
+        p = estimate("p", q, True)
+        cumulative = 1 - (1 - p.value) ** k
     coefficients = [estimate(name, i, False) for i, name in enumerate(names)]
     log_lik = -float(result.fun)
     fitted = OccupancyFit(psi, p, coefficients, log_lik, 2 * len(theta) - 2 * log_lik, converged, n, k, detections,
-                          detected_sites, naive, 1 - (1 - p.value) ** k,
-                          site_psi=[float(v) for v in special.expit(x @ theta[: x.shape[1]])])
+                          detected_sites, naive, cumulative,
+                          site_psi=[float(v) for v in special.expit(x @ theta[:q])], p_occasions=p_occasions)
     fitted.warnings = _warnings(fitted, cov is not None)
     return fitted
 
@@ -153,14 +166,15 @@ def _warnings(fit_: OccupancyFit, has_cov: bool) -> list[str]:
     out = []
     if fit_.detections < MIN_DETECTIONS or fit_.sites_detected < MIN_SITES_DETECTED:
         out.append(f"sparse data: {fit_.detections} detection(s) at {fit_.sites_detected} of {fit_.n_sites} sites "
-                   f"(fewer than {MIN_DETECTIONS} detections or {MIN_SITES_DETECTED} sites): do not trust psi and p")
+                   f"(under {MIN_DETECTIONS} detections or {MIN_SITES_DETECTED} detected sites): "
+                   "do not trust psi and p")
     if not fit_.converged:
         out.append("the likelihood maximisation did not converge")
-    for e in (fit_.psi, fit_.p):
+    for e in [fit_.psi] + (fit_.p_occasions or [fit_.p]):
         if e.value < BOUNDARY or e.value > 1 - BOUNDARY:
             out.append(f"{e.name} = {e.value:.3g} is on the boundary: its interval is meaningless")
     if not has_cov:
         out.append("the Hessian is singular: no confidence intervals")
-    elif any(e.se_logit is not None and e.se_logit > 10 for e in (fit_.psi, fit_.p)):
+    elif any(e.se_logit is not None and e.se_logit > 10 for e in [fit_.psi] + (fit_.p_occasions or [fit_.p])):
         out.append("standard errors above 10 on the logit scale: the model is barely identifiable from these data")
     return out

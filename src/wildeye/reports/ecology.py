@@ -35,10 +35,11 @@ class EcologyOptions(BaseModel):
     occasion_days: float = Field(7.0, gt=0, description="length of a sampling occasion in days")
     min_effort_days: float = Field(0.0, ge=0, description="occasions a camera ran this many days or fewer are NA")
     effort_scaled: bool = Field(False, description="detection of a partly covered occasion scales with its effort")
+    p_by_occasion: bool = Field(False, description="one detection probability per occasion, p(t), instead of p(.)")
     covariates: list[str] = Field(default_factory=list, description="deployments.csv columns for psi")
     n_boot: int = Field(199, ge=0, description="smoothed bootstrap resamples per overlap (overlap advises >= 1000)")
     min_activity_events: int = Field(10, ge=2, description="taxa with fewer events get no activity curve")
-    max_overlap_taxa: int = Field(6, ge=2, description="overlap for the pairs of this many most-seen taxa")
+    max_overlap_taxa: int = Field(4, ge=2, description="overlap for the pairs of this many most-seen taxa")
     richness_unit: Literal["camera-day", "site"] = "camera-day"
     seed: int = 0
 
@@ -97,10 +98,14 @@ def _occupancy(data, windows, by_taxon, order, names, options, folder: Path, not
         for e in by_taxon[key]:
             dets.setdefault(e.deployment_id, []).append(wall_seconds(e.start.local))
         y = occ.history(dets)
+        if np.isnan(y).all():
+            notes.append(f"occupancy of {names.get(key, key)}: no occasion was surveyed (--min-effort-days too high?)")
+            continue
         slug = _slug(names.get(key, key))
         write_csv(folder / f"{slug}_detection_history.csv", columns, _matrix_rows(occ.site_ids, y), spreadsheet=False)
         fit = occupancy.fit(y, x if x_names else None, x_names, occ.effort if options.effort_scaled else None,
-                            options.occasion_days if options.effort_scaled else None)
+                            options.occasion_days if options.effort_scaled else None,
+                            p_by_occasion=options.p_by_occasion)
         rows.append(_occupancy_row(names.get(key, key), fit))
         if fit.warnings:
             notes.append(f"occupancy of {names.get(key, key)}: " + "; ".join(fit.warnings))
@@ -121,6 +126,9 @@ def _occupancy_row(name: str, fit) -> dict:
            "p": _r(fit.p.value), "p_lower": _r(fit.p.lower), "p_upper": _r(fit.p.upper),
            "p_cumulative": _r(fit.cumulative_p), "log_likelihood": _r(fit.log_likelihood), "aic": _r(fit.aic),
            "converged": fit.converged}
+    for e in fit.p_occasions:
+        row[e.name] = _r(e.value)
+        row[f"{e.name}_lower"], row[f"{e.name}_upper"] = _r(e.lower), _r(e.upper)
     for c in fit.coefficients[1:]:
         row[f"beta_{c.name}"] = _r(c.value)
         row[f"beta_{c.name}_se"] = _r(c.se_logit)
@@ -296,6 +304,7 @@ def ecology_report(run_dir: str | Path, out_dir: str | Path, *, rank: str = "spe
     plus summary.json. Coordinates written are as the report would publish them (reports.privacy)."""
     import json
     import time
+    from dataclasses import replace
 
     from wildeye.atomic import write_json_atomic
     from wildeye.ecology.ranks import RankMapper, check_rank
@@ -314,7 +323,7 @@ def ecology_report(run_dir: str | Path, out_dir: str | Path, *, rank: str = "spe
     data = frames_mod.load(run_dir)
     project = project or ProjectMetadata()
     privacy = apply_privacy(data.frames, data.frames, data.deployments, project.privacy)
-    published = data.__class__(**{**data.__dict__, "deployments": privacy.deployments})
+    published = replace(data, deployments=privacy.deployments)
     names = Names.from_frames(data.frames, project.scientific_names, package_taxonomy(data.models))
     taxon_of = RankMapper(rank, names.taxonomy_string)
     events = events_mod.independent_events(privacy.frames, event_gap_s, taxon_of)

@@ -80,7 +80,8 @@ def effort_rows(efforts: list[Effort]) -> list[dict]:
     Coordinates are as the report may publish them (generalised for sensitive species, see reports.privacy)."""
     return [{"deployment_id": e.deployment_id, "location_name": e.location_name, "latitude": e.latitude,
              "longitude": e.longitude, "coordinate_uncertainty_m": _whole(e.coordinate_uncertainty),
-             "unidentified_events": e.unidentified_events, "apart_events": e.apart_events, "effort_start": e.start.isoformat() if e.start else None,
+             "unidentified_events": e.unidentified_events, "apart_events": e.apart_events,
+             "effort_start": e.start.isoformat() if e.start else None,
              "effort_end": e.end.isoformat() if e.end else None, "effort_from": e.effort_from,
              "camera_days": e.camera_days, "images": e.images, "blank_images": e.blank_images,
              "animal_images": e.animal_images, "events": e.total_events, "species": len(e.events),
