@@ -366,6 +366,12 @@ def test_report_counts_species_only_and_shows_ecology_sections(survey, tmp_path)
     genus = build_report(survey, tmp_path / "genus", gallery=False, rank="genus", ecology={"enabled": False})
     assert set(genus["species_events"]) == {"Panthera", "Vulpes"} and genus["apart_events"] == 1
     assert not (tmp_path / "genus" / "ecology").exists()
+    # Camtrap DP keeps the events of what was identified: every animal observation row belongs to an event
+    observations = read_rows(tmp_path / "genus" / "camtrap-dp" / "observations.csv")
+    events = [r for r in observations if r["observationLevel"] == "event"]
+    assert {r["scientificName"] for r in events} >= {"Panthera uncia", "Vulpes vulpes", "Panthera"}
+    animals = [r for r in observations if r["observationLevel"] == "media" and r["observationType"] == "animal"]
+    assert animals and all(r["eventID"] for r in animals)
 
 
 def test_occupancy_with_one_detection_probability_per_occasion():

@@ -30,13 +30,18 @@ def to_radians(hours) -> np.ndarray:
 
 
 def density(x, at, bw: float) -> np.ndarray:
-    """Von Mises kernel density of the sample x (radians) at the points `at`: mean of vM(at; x_i, bw)."""
+    """Von Mises kernel density of the sample x (radians) at the points `at`: mean of vM(at; x_i, bw). Repeated
+    values (times to the minute, bootstrap resamples drawn from a grid) are summed once, weighted by their count."""
     x, at = np.asarray(x, dtype=float), np.asarray(at, dtype=float)
+    values, counts = np.unique(x, return_counts=True)
+    weights = counts / len(x)
     out = np.empty(at.shape)
     scale = TWO_PI * special.i0e(bw)  # exp(bw (cos d - 1)) / (2 pi I0(bw) e^-bw): overflow-free
-    for lo in range(0, at.size, 2048):
-        d = at.ravel()[lo:lo + 2048, None] - x[None, :]
-        out.ravel()[lo:lo + 2048] = np.exp(bw * (np.cos(d) - 1.0)).mean(axis=1) / scale
+    flat = out.reshape(-1)
+    points = at.reshape(-1)
+    for lo in range(0, points.size, 2048):
+        d = points[lo:lo + 2048, None] - values[None, :]
+        flat[lo:lo + 2048] = np.exp(bw * (np.cos(d) - 1.0)) @ weights / scale
     return out
 
 

@@ -146,7 +146,10 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     tables.write_csv(paths["apart"], tables.APART_COLUMNS, apart)
     ecology_section = _ecology(published, frames, identified, efforts, species_names, ecology, report_dir, notes)
     tick()
-    package = camtrapdp.write_package(paths["camtrap_dp"], published, privacy.frames, events, efforts,
+    # Camtrap DP's event observations are of what was identified, whatever rank the tables count at
+    dp_events = events if rank == "species" else events_mod.independent_events(
+        privacy.frames, event_gap_s, RankMapper("species", names.taxonomy_string))
+    package = camtrapdp.write_package(paths["camtrap_dp"], published, privacy.frames, dp_events, efforts,
                                       metadata=project, names=names, private_media=privacy.private_media,
                                       coordinate_precision=privacy.coordinate_precision,
                                       copy_media=root if copy_media else None, blur=privacy.blur,
