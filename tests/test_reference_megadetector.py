@@ -28,10 +28,12 @@ def reference() -> Path:
     return REFERENCE
 
 
-@pytest.mark.parametrize("decode", ["full", "device"])  # device, here on the CPU: torchvision decode, torch letterbox
-@pytest.mark.parametrize("checkpoint, output", [
-    ("yolov5n-3class-640.pt", "megadetector-output-640.json"),  # image size from MegaDetector's metadata
-    ("yolov5n-3class.pt", "megadetector-output-1280.json"),  # no metadata: 1280, letterbox stride 64
+@pytest.mark.parametrize("checkpoint, output, decode", [
+    ("yolov5n-3class-640.pt", "megadetector-output-640.json", "full"),  # image size from MegaDetector's metadata
+    ("yolov5n-3class.pt", "megadetector-output-1280.json", "full"),  # no metadata: 1280, letterbox stride 64
+    # device, here on the CPU: torchvision decode, torch letterbox (the same letterbox code at every size, so 640
+    # only in the suite: `scripts/megadetector_parity.py --decode device` measures 1280, 120/120 identical)
+    ("yolov5n-3class-640.pt", "megadetector-output-640.json", "device"),
 ])
 def test_run_reproduces_megadetectors_batch_output(reference, tmp_path, checkpoint, output, decode):
     code, result = run_json("run", IMAGES, "--out", tmp_path / "out", "--detector", reference / checkpoint,
