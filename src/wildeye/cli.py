@@ -16,6 +16,7 @@ import sys
 import click
 
 from wildeye import __version__
+from wildeye.commands.check import check
 from wildeye.commands.import_ import import_
 from wildeye.commands.models import models
 from wildeye.commands.options import CONTEXT, configure_logging, verbosity_options
@@ -38,7 +39,7 @@ def cli(ctx: click.Context) -> None:
     configure_logging(ctx.obj)
 
 
-for _command in (scan, run, import_, models, review, report, evaluate, train):
+for _command in (scan, run, import_, models, review, report, evaluate, train, check):
     cli.add_command(_command)
 
 
