@@ -62,11 +62,13 @@ def survey() -> dict[str, dict]:
     }
 
 
-def make_survey(root: Path) -> Path:
+def make_survey(root: Path, only: tuple[str, ...] = ()) -> Path:
     out = root / "run"
     out.mkdir(parents=True)
     files, done, decisions, deployments = [], {}, {}, []
     for dep, spec in survey().items():
+        if only and dep not in only:
+            continue
         open_ = spec.get("open")
         deployments.append(DeploymentInfo(
             deployment_id=dep, source="deployments.csv", latitude=28.2, longitude=84.0, timezone=TZ,
@@ -204,3 +206,47 @@ def test_cli_table_json_and_bad_arguments(run_dir, tmp_path):
         assert len(proc.stderr.strip().splitlines()) == 1 and word in proc.stderr and "Traceback" not in proc.stderr
     empty = wildeye("check", tmp_path)
     assert empty.returncode == 2 and "wildeye run" in empty.stderr
+
+
+def test_html_report_has_a_camera_health_section(tmp_path):
+    from html.parser import HTMLParser
+
+    from wildeye.reports.build import build_report
+
+    out = make_survey(tmp_path, only=("healthy", "battery", "clock"))
+    summary = build_report(out, tmp_path / "rep", gallery=False)
+    assert summary["health"] == {"error": 2, "warning": 1, "info": 0, "deployments": 3, "healthy": 1}
+
+    class Rows(HTMLParser):
+        """The cells of the table under the 'Camera health' heading."""
+
+        def __init__(self):
+            super().__init__()
+            self.section, self.rows, self.cell = None, [], None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "h2":
+                self.section = dict(attrs).get("id")
+            elif tag == "tr" and self.section == "camera-health":
+                self.rows.append([])
+            elif tag == "td" and self.section == "camera-health":
+                self.cell = ""
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if tag == "td" and self.cell is not None:
+                self.rows[-1].append(self.cell)
+                self.cell = None
+
+    parser = Rows()
+    page = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    parser.feed(page)
+    rows = [r for r in parser.rows if r]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("clock", "clock_backwards", "error"),
+                                                  ("clock", "clock_default_date", "error"),
+                                                  ("battery", "stopped_early", "warning")]
+    assert "20.1 days before the deployment ended" in rows[2][3] and rows[2][4] == "battery/DCIM/IMG_0122.JPG"
+    assert "batteries" in rows[2][5] and "no problem found at healthy" in page

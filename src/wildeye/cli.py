@@ -20,6 +20,7 @@ from wildeye.commands.check import check
 from wildeye.commands.import_ import import_
 from wildeye.commands.models import models
 from wildeye.commands.options import CONTEXT, configure_logging, verbosity_options
+from wildeye.commands.plan import plan
 from wildeye.commands.report import report
 from wildeye.commands.review import evaluate, review
 from wildeye.commands.run import run
@@ -39,7 +40,7 @@ def cli(ctx: click.Context) -> None:
     configure_logging(ctx.obj)
 
 
-for _command in (scan, run, import_, models, review, report, evaluate, train, check):
+for _command in (scan, run, import_, models, review, report, evaluate, train, check, plan):
     cli.add_command(_command)
 
 

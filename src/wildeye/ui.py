@@ -180,6 +180,31 @@ def print_health(report, verbose: bool = False) -> None:
                 console.print(f"{d.deployment_id}: {check} not checked ({why})")
 
 
+def print_plan(plan, limit: int | None, saved: dict | None) -> None:
+    """`wildeye plan`: the frames to review first, with why, and where the saved view is."""
+    from rich.table import Table
+
+    console = _console()
+    items = plan.items[:limit]
+    table = Table(title="Review plan", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("file", overflow="fold")
+    table.add_column("label", overflow="fold")
+    for column in ("confidence", "P(wrong)", "priority"):
+        table.add_column(column, justify="right")
+    table.add_column("why", overflow="fold")
+    for i in items:
+        table.add_row(str(i.rank), i.path, i.label, f"{i.confidence:.2f}", f"{i.p_wrong:.2f}", f"{i.priority:.2f}",
+                      "; ".join(i.why))
+    console.print(table)
+    learnt = f"error rates learnt from {plan.reviewed} reviewed frames" if plan.reviewed else \
+        "no reviews yet: least confident first"
+    console.print(f"{len(items)} of {plan.candidates} unreviewed frames planned; {learnt}")
+    if saved:
+        console.print(f"FiftyOne: view '{saved['view']}' of {saved['dataset']} ({saved['samples']} samples); open it "
+                      f"with `wildeye review {saved['dataset']}`")
+
+
 def _print_failed_files(console, summary: dict, failed: int, named: bool = True) -> None:
     """The first failed files with their reasons, and where the full list is (OUT/failed.csv)."""
     if not failed:

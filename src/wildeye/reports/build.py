@@ -43,7 +43,7 @@ FILE_NOTES = {  # what the HTML report's file list says of each output
 def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filters: ReportFilters | None = None,
                  *, event_gap_s: float = 1800.0, gallery: bool = True, run_in_progress: bool | None = None,
                  on_progress: Callable[[int, int], None] | None = None, project=None, copy_media: bool = False,
-                 strict: bool = False, raw_classifications: bool = False) -> dict:
+                 strict: bool = False, raw_classifications: bool = False, health_config=None) -> dict:
     """Write every report file into report_dir (default OUT_DIR/report); returns the summary.
 
     out_dir is the folder `wildeye run` wrote (journal.sqlite, manifest.json). run_in_progress: None finds out
@@ -52,9 +52,11 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     which generalise the sites of snow leopards. Privacy (reports.privacy) is applied to the frames and
     deployments before any writer runs. copy_media: put the media files in the Camtrap DP package. strict: refuse
     (ConfigError, nothing written) when the Camtrap DP package would not be ready for GBIF. raw_classifications:
-    the MegaDetector file also carries each box's classifier top-k (`raw_classifications`).
+    the MegaDetector file also carries each box's classifier top-k (`raw_classifications`). health_config: the
+    thresholds of the "Camera health" section (reports.health.HealthConfig; None: its defaults).
     """
     from wildeye.reports import camtrapdp, coco_ct, effort as effort_mod, events as events_mod, frames as frames_mod
+    from wildeye.reports import health as health_mod
     from wildeye.reports import html as html_mod
     from wildeye.reports import megadetector, tables
     from wildeye.reports.filters import apply_filters, known_species_error
@@ -77,7 +79,11 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         if on_progress:
             on_progress(step, STEPS)
 
-    data = frames_mod.load(out_dir)
+    from wildeye.store.journal import Journal
+
+    with Journal.open(out_dir, write=False) as journal:
+        data = frames_mod.load(out_dir, journal)
+        sizes = journal.media_sizes()
     tick()
     known = set(data.deployments)
     unknown = [d for d in filters.deployments if d not in known]
@@ -144,6 +150,12 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     _write_json(paths["coco_ct"], coco_ct.coco_camera_traps(privacy.frames, published.deployments, names))
     tick()
 
+    # camera health: every frame of the deployments in the report (a camera's faults do not depend on the filters)
+    health = health_mod.check_health(data, health_config, sizes=sizes, deployments=filters.deployments)
+    if privacy.people is not None:  # --exclude-humans: no finding names a frame that shows a person
+        people = {f.path for f in data.frames if any(o.kind == frames_mod.HUMAN for o in f.observations)}
+        for finding in health.findings:
+            finding.examples = [p for p in finding.examples if p not in people]
     processed = [f for f in frames if f.status == "done"]
     pending = sum(f.status == "pending" for f in frames)
     if run_in_progress is None:
@@ -176,6 +188,8 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         "filters": filters.describe(),
         "filters_text": _filters_text(filters),
         "privacy": privacy.describe(),
+        "health": {**health.counts(), "deployments": len(health.deployments),
+                   "healthy": sum(not d.findings for d in health.deployments)},
         "camtrap_dp": {"taxa": package["taxa"], "gbif_gaps": package["gbif_gaps"],
                        "copied_media": package["copied_media"]},
         "notes": notes,
@@ -184,7 +198,7 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
              for name, note in FILE_NOTES.items()]
     report = {"summary": summary, "species": species, "effort": effort_rows, "sightings": sightings, "files": files,
               "diel": diel, "names": species_names, "event_days": html_mod.event_days(events),
-              "generalised": list(privacy.generalised)}
+              "generalised": list(privacy.generalised), "health": health.as_dict()}
     best = _gallery(identified, species_names, privacy.blur) if gallery else []
     write_bytes_atomic(paths["html"], html_mod.render(report, root, best).encode("utf-8"))
     tick()
