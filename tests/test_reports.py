@@ -238,6 +238,7 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     assert all(f"<h2>{h}</h2>" in dom for h in ("Occupancy", "Activity", "Richness"))
     assert dom.count('data-loaded="yes"') == 8  # 6 plots + 2 gallery thumbnails
     assert "image not found" not in dom
+    assert "Camera health</h2>" in dom and "2 deployments checked" in dom  # reports.health's section
     shot = tmp_path / "rep" / "report.png"
     subprocess.run([browser, *flags, "--window-size=1200,2400", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=90)

@@ -16,10 +16,12 @@ import sys
 import click
 
 from wildeye import __version__
+from wildeye.commands.check import check
 from wildeye.commands.ecology import ecology
 from wildeye.commands.import_ import import_
 from wildeye.commands.models import models
 from wildeye.commands.options import CONTEXT, configure_logging, verbosity_options
+from wildeye.commands.plan import plan
 from wildeye.commands.report import report
 from wildeye.commands.review import evaluate, review
 from wildeye.commands.run import run
@@ -39,7 +41,7 @@ def cli(ctx: click.Context) -> None:
     configure_logging(ctx.obj)
 
 
-for _command in (scan, run, import_, models, review, report, evaluate, train, ecology):
+for _command in (scan, run, import_, models, review, report, evaluate, train, ecology, check, plan):
     cli.add_command(_command)
 
 

@@ -155,6 +155,59 @@ def print_run_summary(result: dict, verbose: bool) -> None:
     console.print(f"journal: {result['out']}/journal.sqlite; log: {result['log']}")
 
 
+def print_health(report, verbose: bool = False) -> None:
+    """`wildeye check`: one row per finding (deployment, check, severity, evidence, fix), healthy cameras named."""
+    from rich.table import Table
+
+    console = _console()
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    findings = report.findings
+    if findings:
+        table = Table(title="Camera health", title_justify="left", show_lines=True)
+        table.add_column("deployment", overflow="fold")
+        table.add_column("check", no_wrap=True)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("evidence", overflow="fold", ratio=3)
+        table.add_column("suggested fix", overflow="fold", ratio=2)
+        for f in findings:
+            evidence = f.summary + (("\ne.g. " + ", ".join(f.examples)) if verbose and f.examples else "")
+            table.add_row(f.deployment_id, f.check, f"[{colours[f.severity]}]{f.severity}[/]", evidence, f.fix)
+        console.print(table)
+    healthy = [d.deployment_id for d in report.deployments if not d.findings]
+    counts = report.counts()
+    console.print(f"{len(report.deployments)} deployments checked: {counts['error']} errors, {counts['warning']} "
+                  f"warnings, {counts['info']} notes" + (f"; healthy: {', '.join(healthy)}" if healthy else ""))
+    if verbose:
+        for d in report.deployments:
+            for check, why in d.skipped.items():
+                console.print(f"{d.deployment_id}: {check} not checked ({why})")
+
+
+def print_plan(plan, limit: int | None, saved: dict | None) -> None:
+    """`wildeye plan`: the frames to review first, with why, and where the saved view is."""
+    from rich.table import Table
+
+    console = _console()
+    items = plan.items[:limit]
+    table = Table(title="Review plan", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("file", overflow="fold")
+    table.add_column("label", overflow="fold")
+    for column in ("confidence", "P(wrong)", "priority"):
+        table.add_column(column, justify="right")
+    table.add_column("why", overflow="fold")
+    for i in items:
+        table.add_row(str(i.rank), i.path, i.label, f"{i.confidence:.2f}", f"{i.p_wrong:.2f}", f"{i.priority:.2f}",
+                      "; ".join(i.why))
+    console.print(table)
+    learnt = f"error rates learnt from {plan.reviewed} reviewed frames" if plan.reviewed else \
+        "no reviews yet: least confident first"
+    console.print(f"{len(items)} of {plan.candidates} unreviewed frames planned; {learnt}")
+    if saved:
+        console.print(f"FiftyOne: view '{saved['view']}' of {saved['dataset']} ({saved['samples']} samples); open it "
+                      f"with `wildeye review {saved['dataset']}`")
+
+
 def _print_failed_files(console, summary: dict, failed: int, named: bool = True) -> None:
     """The first failed files with their reasons, and where the full list is (OUT/failed.csv)."""
     if not failed:

@@ -46,7 +46,7 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
                  *, event_gap_s: float = 1800.0, gallery: bool = True, run_in_progress: bool | None = None,
                  on_progress: Callable[[int, int], None] | None = None, project=None, copy_media: bool = False,
                  strict: bool = False, raw_classifications: bool = False, rank: str = "species",
-                 ecology: dict | None = None) -> dict:
+                 ecology: dict | None = None, health_config=None) -> dict:
     """Write every report file into report_dir (default OUT_DIR/report); returns the summary.
 
     out_dir is the folder `wildeye run` wrote (journal.sqlite, manifest.json). run_in_progress: None finds out
@@ -58,10 +58,12 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     the MegaDetector file also carries each box's classifier top-k (`raw_classifications`). rank: what RAI,
     species tables and the ecology sections count (ecology.ranks; 'animal', unknowns and higher taxa apart).
     ecology: options for the occupancy, activity and richness sections (reports.ecology.EcologyOptions fields);
-    {"enabled": False} leaves them out.
+    {"enabled": False} leaves them out. health_config: the thresholds of the "Camera health" section
+    (reports.health.HealthConfig; None: its defaults).
     """
     from wildeye.reports import camtrapdp, coco_ct, effort as effort_mod, events as events_mod, frames as frames_mod
     from wildeye.reports import ecology_html, html as html_mod
+    from wildeye.reports import health as health_mod
     from wildeye.reports import megadetector, tables
     from wildeye.reports.filters import apply_filters, known_species_error
     from wildeye.reports.metadata import ProjectMetadata
@@ -88,7 +90,11 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         if on_progress:
             on_progress(step, STEPS)
 
-    data = frames_mod.load(out_dir)
+    from wildeye.store.journal import Journal
+
+    with Journal.open(out_dir, write=False) as journal:
+        data = frames_mod.load(out_dir, journal)
+        sizes = journal.media_sizes()
     tick()
     known = set(data.deployments)
     unknown = [d for d in filters.deployments if d not in known]
@@ -162,6 +168,12 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     _write_json(paths["coco_ct"], coco_ct.coco_camera_traps(privacy.frames, published.deployments, names))
     tick()
 
+    # camera health: every frame of the deployments in the report (a camera's faults do not depend on the filters)
+    health = health_mod.check_health(data, health_config, sizes=sizes, deployments=filters.deployments)
+    if privacy.people is not None:  # --exclude-humans: no finding names a frame that shows a person
+        people = {f.path for f in data.frames if any(o.kind == frames_mod.HUMAN for o in f.observations)}
+        for finding in health.findings:
+            finding.examples = [p for p in finding.examples if p not in people]
     processed = [f for f in frames if f.status == "done"]
     pending = sum(f.status == "pending" for f in frames)
     if run_in_progress is None:
@@ -207,6 +219,8 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
         "filters": filters.describe(),
         "filters_text": _filters_text(filters),
         "privacy": privacy.describe(),
+        "health": {**health.counts(), "deployments": len(health.deployments),
+                   "healthy": sum(not d.findings for d in health.deployments)},
         "camtrap_dp": {"taxa": package["taxa"], "gbif_gaps": package["gbif_gaps"],
                        "copied_media": package["copied_media"]},
         "notes": notes,
@@ -215,7 +229,8 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
              for name, note in FILE_NOTES.items()] + list((ecology_section or {}).get("files", []))
     report = {"summary": summary, "species": species, "effort": effort_rows, "sightings": sightings, "files": files,
               "diel": diel, "names": species_names, "event_days": html_mod.event_days(events),
-              "generalised": list(privacy.generalised), "ecology_view": ecology_html.view(ecology_section)}
+              "generalised": list(privacy.generalised), "ecology_view": ecology_html.view(ecology_section),
+              "health": health.as_dict()}
     best = _gallery(identified, species_names, privacy.blur, taxon_of) if gallery else []
     write_bytes_atomic(paths["html"], html_mod.render(report, root, best).encode("utf-8"))
     tick()

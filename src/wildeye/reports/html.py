@@ -58,7 +58,19 @@ def render(report: dict, frames_root: Path | None, gallery: list[dict]) -> str:
         sightings_header=["start (local)", "deployment", "species", "frames", "count", "confidence", "verified"],
         sightings_rows=[[r["start_local"] or "", r["deployment_id"], r["species"], r["frames"], r["count"],
                          f"{r['confidence']:.2f}", "yes" if r["verified"] else ""] for r in sightings[:500]],
-        sightings_total=len(sightings), files=report.get("files") or [], ecology=report.get("ecology_view"))
+        sightings_total=len(sightings), files=report.get("files") or [], ecology=report.get("ecology_view"),
+        health=_health(report.get("health")))
+
+
+def _health(health: dict | None) -> dict | None:
+    """The "Camera health" section: one row per finding (reports.health), the healthy cameras named."""
+    if health is None:
+        return None
+    rows = [[f["deployment_id"], f["check"], f["severity"], f["summary"], ", ".join(f["examples"]), f["fix"]]
+            for f in health["findings"]]
+    return {"header": ["deployment", "check", "severity", "evidence", "example files", "suggested fix"], "rows": rows,
+            "counts": health["counts"], "checked": len(health["deployments"]),
+            "healthy": [d["deployment_id"] for d in health["deployments"] if d["healthy"]]}
 
 
 def _template():

@@ -530,6 +530,11 @@ class Journal:
             " height, processed_at FROM media" + where + " ORDER BY path").fetchall()
         return [Journal.MediaRecord(*r) for r in rows]
 
+    def media_sizes(self) -> dict[str, int]:
+        """File size in bytes by path (duplicates left out): camera health asks whether a card filled up."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT path, size FROM media WHERE status != 'duplicate' AND size IS NOT NULL")}
+
     def last_run(self) -> "Journal.RunRecord | None":
         """The last finished run (the one whose settings made the results), else the last run of any status."""
         row = self.conn.execute(
