@@ -8,7 +8,7 @@ taxonomy string; SpeciesNet's 7-field label when the classifier was SpeciesNet).
 `detections: null` and a `failure` string. Older files (1.0-1.2) carry `max_detection_conf` per image (ignored:
 it is the max of the boxes' confidences), may lack `info` and `detection_categories` (MegaDetector's own
 defaults 1/2/3 apply) and write `format_version` as a number. Video entries (`frame_rate`, boxes with
-`frame_number`) are not imported: wildeye does not process video yet.
+`frame_number`) are not imported: imports cover stills; `wildeye run` processes videos itself.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def read_megadetector(path: Path, document=None, **_) -> Imported:
         out.models["classifier"] = {"name": f"classifier named in {path.name}"}
         out.tool += " + a classifier"
     if videos:
-        out.notes.append(f"{videos} video entr{'y' if videos == 1 else 'ies'} not imported (wildeye does not "
-                         "process video yet)")
+        out.notes.append(f"{videos} video entr{'y' if videos == 1 else 'ies'} not imported (imports cover "
+                         "stills; `wildeye run` processes videos)")
     for name, n in sorted(skipped_categories.items()):
         out.notes.append(f"{n} box(es) of detection category {name!r} not imported (wildeye knows animal, person, "
                          "vehicle)")
