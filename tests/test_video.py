@@ -287,3 +287,28 @@ def test_fiftyone_video_samples_with_frame_labels(clean_run):
     assert videos.count("frames.detections.detections") == len(video["detections"])
     again = sync_run(out, name)  # a second sync replaces, never duplicates
     assert again["videos"] == 1 and len(videos) == 1 and videos.count("frames") == len(SAMPLED)
+
+
+def test_video_frames_take_the_device_decode_path_with_the_same_boxes(tmp_path):
+    """decode: device (the default on CUDA): sampled frames are uploaded and letterboxed on the model's device; on
+    the CPU that letterbox reproduces OpenCV's, so the boxes equal the host path's."""
+    from yolo_fixtures import write_always_animal
+
+    from wildeye.app.video import process_videos
+    from wildeye.config import VideoConfig
+    from wildeye.inference.detector import Detector
+    from wildeye.inference.pipeline import FramePipeline
+
+    card = tmp_path / "card"
+    write_clip(card / "CLIP.MP4", frames=6, fps=10.0)
+    detector = Detector.from_checkpoint(write_always_animal(tmp_path / "tiny.pt", image_size=320))
+    found = {}
+    for decode in ("full", "device"):
+        with _open_journal(card, tmp_path / decode) as journal:
+            run_id = journal.start_run({}, {})
+            pipeline = FramePipeline(detector, None, workers=0, decode=decode)
+            assert process_videos(card, ["CLIP.MP4"], journal, pipeline, run_id,
+                                  VideoConfig(every_n_frames=2))["video_frames"] == 3
+            found[decode] = {f.number: f.detections for f in journal.video_frames()["CLIP.MP4"]}
+    assert pipeline.times.device_decode > 0  # the device path ran
+    assert found["device"] == found["full"] and any(found["full"].values())
