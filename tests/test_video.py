@@ -106,6 +106,11 @@ def test_frames_detected_like_stills_best_frame_rollup_failure_and_resume(tmp_pa
         assert rows["cam1/CLIP0002.MP4"].failure.startswith("video could not be decoded")
         assert ("video_done", {"path": "cam1/CLIP0001.AVI", "frames": 11, "every_n_frames": 2, "best_frame": 10,
                                "frame_rate": 10.0}) in events
+        # the same file with new content (a card copied again after the clip was replaced): every frame redone
+        journal.conn.execute("UPDATE media SET status='pending', content_hash='other' WHERE path='cam1/CLIP0001.AVI'")
+        process_videos(card, ["cam1/CLIP0001.AVI"], journal, pipeline, run_id, settings)
+        assert detector.seen == 22
+        assert [f.number for f in journal.video_frames()["cam1/CLIP0001.AVI"]] == list(range(0, 21, 2))
 
 
 def test_best_frame_rule():
