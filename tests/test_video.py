@@ -292,6 +292,17 @@ def test_fiftyone_video_samples_with_frame_labels(clean_run):
     assert videos.count("frames.detections.detections") == len(video["detections"])
     again = sync_run(out, name)  # a second sync replaces, never duplicates
     assert again["videos"] == 1 and len(videos) == 1 and videos.count("frames") == len(SAMPLED)
+    # a reviewer labels the video in the App; pull brings it into the journal, where it wins
+    from wildeye.review import pull_corrections
+    from wildeye.store.journal import Journal
+
+    sample = videos.first()
+    sample["ground_truth"] = fo.Classification(label="snow leopard")
+    sample.save()
+    pulled = pull_corrections(out, name + "-video")
+    assert pulled["pulled"] == 1 and pulled["not_in_journal"] == 0
+    with Journal.open(out, write=False) as journal:
+        assert journal.final_labels()[CLIP].label == "snow leopard"
 
 
 def test_video_frames_take_the_device_decode_path_with_the_same_boxes(tmp_path):

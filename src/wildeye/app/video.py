@@ -30,6 +30,7 @@ def process_videos(source: Path, paths: list[str], journal, pipeline, run_id: in
     """Every video in `paths` (pending, relative to `source`) processed or recorded as failed; returns counts
     (videos done, failed, frames detected this run)."""
     counts = {"videos_done": 0, "videos_failed": 0, "video_frames": 0}
+    started = time.perf_counter()
     for path in paths:
         frames, reason = process_video(source, path, journal, pipeline, run_id, settings, event=event)
         counts["video_frames"] += frames
@@ -41,6 +42,7 @@ def process_videos(source: Path, paths: list[str], journal, pipeline, run_id: in
                 event("frame_failed", path=path, reason=reason)
         if on_video:
             on_video(path)
+    pipeline.times.total += time.perf_counter() - started  # the stage times include the videos' frames too
     return counts
 
 
