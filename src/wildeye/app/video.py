@@ -74,8 +74,8 @@ def process_video(source: Path, path: str, journal, pipeline, run_id: int, setti
                 detected += _detect_and_record(path, batch, seconds, journal, pipeline, run_id, event)
                 batch, seconds = [], []
         detected += _detect_and_record(path, batch, seconds, journal, pipeline, run_id, event)
-    except (VideoError, ImportError) as exc:
-        journal.record_batch(run_id, {}, {path: f"video could not be decoded: {exc}"})
+    except VideoError as exc:  # its message is the reason
+        journal.record_batch(run_id, {}, {path: str(exc)})
         return detected, str(exc)
     except Exception as exc:  # noqa: BLE001  (cv2.error and the like from a damaged stream: that video's failure)
         if type(exc).__module__.split(".")[0] != "cv2":
