@@ -253,6 +253,15 @@ def test_exports_follow_megadetector_and_camtrap_dp_video_conventions(clean_run)
     assert entries[BROKEN] == {"file": BROKEN, "frame_rate": -1.0, "frames_processed": [],
                                "failure": entries[BROKEN]["failure"], "detections": None}
     assert "frame_number" not in json.dumps(entries["cam1/IMG_0001.JPG"])
+    # frame level, as MegaDetector names frames it extracts (`<video>/frame000123.jpg`): what its
+    # frame_results_to_video_results reads back (dirname: the video, frame(\d+).jpg: the frame number)
+    frame_doc = json.loads((out / "megadetector_video_frames.json").read_text())
+    assert [im["file"] for im in frame_doc["images"]] == [f"{CLIP}/frame{n:06d}.jpg" for n in SAMPLED]
+    per_frame = {int(im["file"][-10:-4]): im["detections"] for im in frame_doc["images"]}
+    assert sum(map(len, per_frame.values())) == len(video["detections"])
+    assert per_frame[0] == [{k: v for k, v in d.items() if k != "frame_number"} for d in video["detections"]
+                            if d["frame_number"] == 0]
+    assert frame_doc["classification_categories"] == doc["classification_categories"]
     package = out / "report" / "camtrap-dp"
     # valid against the published Camtrap DP schemas (bar GBIF's coordinates, which this card's deployment lacks)
     assert [p for p in validate_package(package) if "'spatial' is a required property" not in p] == []

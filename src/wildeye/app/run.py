@@ -34,7 +34,7 @@ from wildeye.models.factory import create_model
 from wildeye.names import record_name
 from wildeye.records import BoxDecision
 from wildeye.reports.build import build_report
-from wildeye.reports.megadetector import journal_document
+from wildeye.reports.megadetector import journal_documents
 from wildeye.review import sync_run
 from wildeye.store.journal import Journal
 from wildeye.store.runlog import RunLog
@@ -42,6 +42,7 @@ from wildeye.store.runlog import RunLog
 logger = logging.getLogger(__name__)
 
 MEGADETECTOR_JSON = "megadetector.json"
+MEGADETECTOR_VIDEO_FRAMES_JSON = "megadetector_video_frames.json"
 Progress = Callable[[int, int], None]
 
 
@@ -308,9 +309,11 @@ def model_resources(classifier) -> dict:
 def write_megadetector_json(journal, out_dir: Path, models_info: dict, *, raw_classifications: bool = False) -> Path:
     """OUT/megadetector.json: every frame, each box with its decision (reviewers' labels win), from the same
     builder as the report's megadetector_reviewed.json (reports.megadetector)."""
-    document = journal_document(out_dir, journal, models_info, raw_classifications=raw_classifications)
+    document, video_frames = journal_documents(out_dir, journal, models_info, raw_classifications=raw_classifications)
     path = out_dir / MEGADETECTOR_JSON
     write_json_atomic(path, document)
+    if video_frames is not None:  # videos' sampled frames, one entry each, named as MegaDetector names them
+        write_json_atomic(out_dir / MEGADETECTOR_VIDEO_FRAMES_JSON, video_frames)
     return path
 
 
