@@ -111,6 +111,9 @@ def test_frames_detected_like_stills_best_frame_rollup_failure_and_resume(tmp_pa
         process_videos(card, ["cam1/CLIP0001.AVI"], journal, pipeline, run_id, settings)
         assert detector.seen == 22
         assert [f.number for f in journal.video_frames()["cam1/CLIP0001.AVI"]] == list(range(0, 21, 2))
+        # --rerun with other models: every video back to pending, its frames forgotten
+        journal.requeue_processed()
+        assert journal.pending_videos() == ["cam1/CLIP0001.AVI", "cam1/CLIP0002.MP4"] and journal.video_frames() == {}
 
 
 def test_best_frame_rule():
