@@ -4,6 +4,7 @@ the best frame's roll-up, failures, resume after kill -9, and the exports."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -340,3 +341,25 @@ def test_video_frames_take_the_device_decode_path_with_the_same_boxes(tmp_path):
             found[decode] = {f.number: f.detections for f in journal.video_frames()["CLIP.MP4"]}
     assert pipeline.times.device_decode > 0  # the device path ran
     assert found["device"] == found["full"] and any(found["full"].values())
+
+
+def test_a_videos_capture_time_is_read_from_its_first_frames_info_strip(tmp_path):
+    import cv2
+    from stripgen import render_frame, strip_text
+
+    from wildeye.ingest import infostrip
+    from wildeye.ingest.scan import scan
+
+    try:
+        infostrip.StripReader().close()
+    except infostrip.EngineMissing as exc:
+        pytest.skip(f"Tesseract not usable here: {exc}")
+    start = datetime(2021, 3, 14, 5, 9, 26)  # no EXIF in a clip: the strip is the only record of the time
+    (tmp_path / "card").mkdir()
+    writer = cv2.VideoWriter(str(tmp_path / "card" / "CLIP.MP4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 480))
+    for i in range(3):  # 0.3 s of clip: the strip's time stays the start
+        scene = render_frame(strip_text(start + timedelta(seconds=i // 10), "%m/%d/%Y %H:%M:%S"), size=(640, 480))
+        writer.write(cv2.cvtColor(np.asarray(scene.convert("RGB")), cv2.COLOR_RGB2BGR))
+    writer.release()
+    (video,) = scan(tmp_path / "card", out_dir=tmp_path / "out").files
+    assert (video.kind, video.time_source, video.timestamp) == ("video", "info_strip", start.isoformat())
