@@ -105,8 +105,8 @@ def test_frames_detected_like_stills_best_frame_rollup_failure_and_resume(tmp_pa
         assert rows["cam1/CLIP0001.AVI"].status == "done" and rows["cam1/CLIP0001.AVI"].width == 320
         assert rows["cam1/CLIP0002.MP4"].status == "failed"
         assert rows["cam1/CLIP0002.MP4"].failure.startswith("video could not be decoded")
-        assert ("video_done", {"path": "cam1/CLIP0001.AVI", "frames": 11, "every_n_frames": 2, "best_frame": 10,
-                               "frame_rate": 10.0}) in events
+        assert ("video_done", {"path": "cam1/CLIP0001.AVI", "frames": 11, "expected_frames": 11, "every_n_frames": 2,
+                               "best_frame": 10, "frame_rate": 10.0}) in events
         # the same file with new content (a card copied again after the clip was replaced): every frame redone
         journal.conn.execute("UPDATE media SET status='pending', content_hash='other' WHERE path='cam1/CLIP0001.AVI'")
         process_videos(card, ["cam1/CLIP0001.AVI"], journal, pipeline, run_id, settings)
@@ -115,6 +115,26 @@ def test_frames_detected_like_stills_best_frame_rollup_failure_and_resume(tmp_pa
         # --rerun with other models: every video back to pending, its frames forgotten
         journal.requeue_processed()
         assert journal.pending_videos() == ["cam1/CLIP0001.AVI", "cam1/CLIP0002.MP4"] and journal.video_frames() == {}
+
+
+def test_a_truncated_clip_keeps_the_frames_before_the_cut(tmp_path):
+    """As MegaDetector's run_callback_on_frames: reading stops at the first frame the decoder cannot give."""
+    from wildeye.app.video import process_videos
+    from wildeye.config import VideoConfig
+    from wildeye.inference.pipeline import FramePipeline
+
+    card = tmp_path / "card"
+    data = write_clip(tmp_path / "full.AVI", frames=20).read_bytes()
+    (card / "cam").mkdir(parents=True)
+    (card / "cam" / "CUT.AVI").write_bytes(data[:len(data) // 2])
+    events = []
+    with _open_journal(card, tmp_path / "out") as journal:
+        counts = process_videos(card, ["cam/CUT.AVI"], journal, FramePipeline(BrightnessDetector(), None, workers=0),
+                                journal.start_run({}, {}), VideoConfig(every_n_frames=2),
+                                event=lambda name, **kw: events.append(kw))
+        frames = [f.number for f in journal.video_frames()["cam/CUT.AVI"]]
+        assert counts["videos_done"] == 1 and 0 < len(frames) < 10 and frames == list(range(0, 2 * len(frames), 2))
+        assert events[-1]["expected_frames"] == 10 and events[-1]["frames"] == len(frames)
 
 
 def test_best_frame_rule():

@@ -1,5 +1,8 @@
 """`wildeye run SOURCE`: scan + detect + classify + journal + decisions + MegaDetector JSON, resumable.
 
+Stills go through the FramePipeline's decode workers; videos are sampled by app.video and their frames go through
+the same pipeline, detector and classifier.
+
 Running the same command again after a crash (or kill -9) resumes: the journal knows which frames are done.
 Running it with different models or settings on a journal that already holds results stops with a clear
 message instead of mixing results, unless `rerun` is asked for.

@@ -90,9 +90,15 @@ def process_video(source: Path, path: str, journal, pipeline, run_id: int, setti
         return detected, reason
     best = best_frame({f.number: f.detections for f in committed})
     journal.finish_video(run_id, path, best)
+    expected = -(-info.frame_count // step) if info.frame_count else None  # what the container promises
+    if settings.max_frames and expected:
+        expected = min(expected, settings.max_frames)
+    if expected and len(committed) < expected:
+        logger.warning("%s: %d of %d sampled frames could be read (a truncated or damaged clip?)", path,
+                       len(committed), expected)
     if event:
-        event("video_done", path=path, frames=len(committed), every_n_frames=step, best_frame=best,
-              frame_rate=info.frame_rate)
+        event("video_done", path=path, frames=len(committed), expected_frames=expected, every_n_frames=step,
+              best_frame=best, frame_rate=info.frame_rate)
     return detected, None
 
 
