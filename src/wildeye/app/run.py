@@ -128,7 +128,8 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         journal.set_deployments(manifest.deployments)
         pending = journal.pending()
         videos = journal.pending_videos()  # app.video samples them (video.enabled: false: add_media skipped them)
-        stills = [path for path in pending if path not in set(videos)]
+        video_set = set(videos)
+        stills = [path for path in pending if path not in video_set]
         run_id = journal.start_run(config.model_dump(mode="json"), models.info)
         log = RunLog(out_dir / "logs", run_id)
         log.event("run_started", source=str(source), frames_pending=len(pending), device=str(device),
@@ -150,11 +151,12 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
             if on_progress:
                 on_progress(done, total + len(videos))
 
-        videos_done = [0]
+        videos_done = 0
 
         def video_finished(_path: str) -> None:
-            videos_done[0] += 1
-            progress(len(stills) + videos_done[0], len(stills))
+            nonlocal videos_done
+            videos_done += 1
+            progress(len(stills) + videos_done, len(stills))
 
         status = "interrupted"
         video_counts: dict = {}
