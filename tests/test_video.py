@@ -4,6 +4,7 @@ the best frame's roll-up, failures, resume after kill -9, and the exports."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -104,8 +105,36 @@ def test_frames_detected_like_stills_best_frame_rollup_failure_and_resume(tmp_pa
         assert rows["cam1/CLIP0001.AVI"].status == "done" and rows["cam1/CLIP0001.AVI"].width == 320
         assert rows["cam1/CLIP0002.MP4"].status == "failed"
         assert rows["cam1/CLIP0002.MP4"].failure.startswith("video could not be decoded")
-        assert ("video_done", {"path": "cam1/CLIP0001.AVI", "frames": 11, "every_n_frames": 2, "best_frame": 10,
-                               "frame_rate": 10.0}) in events
+        assert ("video_done", {"path": "cam1/CLIP0001.AVI", "frames": 11, "expected_frames": 11, "every_n_frames": 2,
+                               "best_frame": 10, "frame_rate": 10.0}) in events
+        # the same file with new content (a card copied again after the clip was replaced): every frame redone
+        journal.conn.execute("UPDATE media SET status='pending', content_hash='other' WHERE path='cam1/CLIP0001.AVI'")
+        process_videos(card, ["cam1/CLIP0001.AVI"], journal, pipeline, run_id, settings)
+        assert detector.seen == 22
+        assert [f.number for f in journal.video_frames()["cam1/CLIP0001.AVI"]] == list(range(0, 21, 2))
+        # --rerun with other models: every video back to pending, its frames forgotten
+        journal.requeue_processed()
+        assert journal.pending_videos() == ["cam1/CLIP0001.AVI", "cam1/CLIP0002.MP4"] and journal.video_frames() == {}
+
+
+def test_a_truncated_clip_keeps_the_frames_before_the_cut(tmp_path):
+    """As MegaDetector's run_callback_on_frames: reading stops at the first frame the decoder cannot give."""
+    from wildeye.app.video import process_videos
+    from wildeye.config import VideoConfig
+    from wildeye.inference.pipeline import FramePipeline
+
+    card = tmp_path / "card"
+    data = write_clip(tmp_path / "full.AVI", frames=20).read_bytes()
+    (card / "cam").mkdir(parents=True)
+    (card / "cam" / "CUT.AVI").write_bytes(data[:len(data) // 2])
+    events = []
+    with _open_journal(card, tmp_path / "out") as journal:
+        counts = process_videos(card, ["cam/CUT.AVI"], journal, FramePipeline(BrightnessDetector(), None, workers=0),
+                                journal.start_run({}, {}), VideoConfig(every_n_frames=2),
+                                event=lambda name, **kw: events.append(kw))
+        frames = [f.number for f in journal.video_frames()["cam/CUT.AVI"]]
+        assert counts["videos_done"] == 1 and 0 < len(frames) < 10 and frames == list(range(0, 2 * len(frames), 2))
+        assert events[-1]["expected_frames"] == 10 and events[-1]["frames"] == len(frames)
 
 
 def test_best_frame_rule():
@@ -248,6 +277,15 @@ def test_exports_follow_megadetector_and_camtrap_dp_video_conventions(clean_run)
     assert entries[BROKEN] == {"file": BROKEN, "frame_rate": -1.0, "frames_processed": [],
                                "failure": entries[BROKEN]["failure"], "detections": None}
     assert "frame_number" not in json.dumps(entries["cam1/IMG_0001.JPG"])
+    # frame level, as MegaDetector names frames it extracts (`<video>/frame000123.jpg`): what its
+    # frame_results_to_video_results reads back (dirname: the video, frame(\d+).jpg: the frame number)
+    frame_doc = json.loads((out / "megadetector_video_frames.json").read_text())
+    assert [im["file"] for im in frame_doc["images"]] == [f"{CLIP}/frame{n:06d}.jpg" for n in SAMPLED]
+    per_frame = {int(im["file"][-10:-4]): im["detections"] for im in frame_doc["images"]}
+    assert sum(map(len, per_frame.values())) == len(video["detections"])
+    assert per_frame[0] == [{k: v for k, v in d.items() if k != "frame_number"} for d in video["detections"]
+                            if d["frame_number"] == 0]
+    assert frame_doc["classification_categories"] == doc["classification_categories"]
     package = out / "report" / "camtrap-dp"
     # valid against the published Camtrap DP schemas (bar GBIF's coordinates, which this card's deployment lacks)
     assert [p for p in validate_package(package) if "'spatial' is a required property" not in p] == []
@@ -287,3 +325,61 @@ def test_fiftyone_video_samples_with_frame_labels(clean_run):
     assert videos.count("frames.detections.detections") == len(video["detections"])
     again = sync_run(out, name)  # a second sync replaces, never duplicates
     assert again["videos"] == 1 and len(videos) == 1 and videos.count("frames") == len(SAMPLED)
+    # a reviewer labels the video in the App; pull brings it into the journal, where it wins
+    from wildeye.review import pull_corrections
+    from wildeye.store.journal import Journal
+
+    sample = videos.first()
+    sample["ground_truth"] = fo.Classification(label="snow leopard")
+    sample.save()
+    pulled = pull_corrections(out, name + "-video")
+    assert pulled["pulled"] == 1 and pulled["not_in_journal"] == 0
+    with Journal.open(out, write=False) as journal:
+        assert journal.final_labels()[CLIP].label == "snow leopard"
+
+
+def test_video_frames_take_the_device_decode_path_with_the_same_boxes(tmp_path):
+    """decode: device (the default on CUDA): sampled frames are uploaded and letterboxed on the model's device; on
+    the CPU that letterbox reproduces OpenCV's, so the boxes equal the host path's."""
+    from yolo_fixtures import write_always_animal
+
+    from wildeye.app.video import process_videos
+    from wildeye.config import VideoConfig
+    from wildeye.inference.detector import Detector
+    from wildeye.inference.pipeline import FramePipeline
+
+    card = tmp_path / "card"
+    write_clip(card / "CLIP.MP4", frames=6, fps=10.0)
+    detector = Detector.from_checkpoint(write_always_animal(tmp_path / "tiny.pt", image_size=320))
+    found = {}
+    for decode in ("full", "device"):
+        with _open_journal(card, tmp_path / decode) as journal:
+            run_id = journal.start_run({}, {})
+            pipeline = FramePipeline(detector, None, workers=0, decode=decode)
+            assert process_videos(card, ["CLIP.MP4"], journal, pipeline, run_id,
+                                  VideoConfig(every_n_frames=2))["video_frames"] == 3
+            found[decode] = {f.number: f.detections for f in journal.video_frames()["CLIP.MP4"]}
+    assert pipeline.times.device_decode > 0  # the device path ran
+    assert found["device"] == found["full"] and any(found["full"].values())
+
+
+def test_a_videos_capture_time_is_read_from_its_first_frames_info_strip(tmp_path):
+    import cv2
+    from stripgen import render_frame, strip_text
+
+    from wildeye.ingest import infostrip
+    from wildeye.ingest.scan import scan
+
+    try:
+        infostrip.StripReader().close()
+    except infostrip.EngineMissing as exc:
+        pytest.skip(f"Tesseract not usable here: {exc}")
+    start = datetime(2021, 3, 14, 5, 9, 26)  # no EXIF in a clip: the strip is the only record of the time
+    (tmp_path / "card").mkdir()
+    writer = cv2.VideoWriter(str(tmp_path / "card" / "CLIP.MP4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 480))
+    for i in range(3):  # 0.3 s of clip: the strip's time stays the start
+        scene = render_frame(strip_text(start + timedelta(seconds=i // 10), "%m/%d/%Y %H:%M:%S"), size=(640, 480))
+        writer.write(cv2.cvtColor(np.asarray(scene.convert("RGB")), cv2.COLOR_RGB2BGR))
+    writer.release()
+    (video,) = scan(tmp_path / "card", out_dir=tmp_path / "out").files
+    assert (video.kind, video.time_source, video.timestamp) == ("video", "info_strip", start.isoformat())

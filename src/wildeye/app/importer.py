@@ -97,7 +97,7 @@ def import_file(source: Path, file: Path, out_dir: Path, *, fmt: str = "auto", a
                 return False
             t = by_path[m.path]
             if t.kind != "image":
-                skipped["video (not processed by wildeye yet)"] += 1
+                skipped["video (imports cover stills only; `wildeye run` processes videos)"] += 1
                 return False
             if t.status == "duplicate":
                 skipped["duplicate of another scanned file"] += 1

@@ -1,5 +1,8 @@
 """`wildeye run SOURCE`: scan + detect + classify + journal + decisions + MegaDetector JSON, resumable.
 
+Stills go through the FramePipeline's decode workers; videos are sampled by app.video and their frames go through
+the same pipeline, detector and classifier.
+
 Running the same command again after a crash (or kill -9) resumes: the journal knows which frames are done.
 Running it with different models or settings on a journal that already holds results stops with a clear
 message instead of mixing results, unless `rerun` is asked for.
@@ -34,7 +37,7 @@ from wildeye.models.factory import create_model
 from wildeye.names import record_name
 from wildeye.records import BoxDecision
 from wildeye.reports.build import build_report
-from wildeye.reports.megadetector import journal_document
+from wildeye.reports.megadetector import journal_documents
 from wildeye.review import sync_run
 from wildeye.store.journal import Journal
 from wildeye.store.runlog import RunLog
@@ -42,6 +45,7 @@ from wildeye.store.runlog import RunLog
 logger = logging.getLogger(__name__)
 
 MEGADETECTOR_JSON = "megadetector.json"
+MEGADETECTOR_VIDEO_FRAMES_JSON = "megadetector_video_frames.json"
 Progress = Callable[[int, int], None]
 
 
@@ -124,7 +128,8 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         journal.set_deployments(manifest.deployments)
         pending = journal.pending()
         videos = journal.pending_videos()  # app.video samples them (video.enabled: false: add_media skipped them)
-        stills = [path for path in pending if path not in set(videos)]
+        video_set = set(videos)
+        stills = [path for path in pending if path not in video_set]
         run_id = journal.start_run(config.model_dump(mode="json"), models.info)
         log = RunLog(out_dir / "logs", run_id)
         log.event("run_started", source=str(source), frames_pending=len(pending), device=str(device),
@@ -146,11 +151,12 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
             if on_progress:
                 on_progress(done, total + len(videos))
 
-        videos_done = [0]
+        videos_done = 0
 
         def video_finished(_path: str) -> None:
-            videos_done[0] += 1
-            progress(len(stills) + videos_done[0], len(stills))
+            nonlocal videos_done
+            videos_done += 1
+            progress(len(stills) + videos_done, len(stills))
 
         status = "interrupted"
         video_counts: dict = {}
@@ -312,9 +318,11 @@ def model_resources(classifier) -> dict:
 def write_megadetector_json(journal, out_dir: Path, models_info: dict, *, raw_classifications: bool = False) -> Path:
     """OUT/megadetector.json: every frame, each box with its decision (reviewers' labels win), from the same
     builder as the report's megadetector_reviewed.json (reports.megadetector)."""
-    document = journal_document(out_dir, journal, models_info, raw_classifications=raw_classifications)
+    document, video_frames = journal_documents(out_dir, journal, models_info, raw_classifications=raw_classifications)
     path = out_dir / MEGADETECTOR_JSON
     write_json_atomic(path, document)
+    if video_frames is not None:  # videos' sampled frames, one entry each, named as MegaDetector names them
+        write_json_atomic(out_dir / MEGADETECTOR_VIDEO_FRAMES_JSON, video_frames)
     return path
 
 

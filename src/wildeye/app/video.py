@@ -30,6 +30,7 @@ def process_videos(source: Path, paths: list[str], journal, pipeline, run_id: in
     """Every video in `paths` (pending, relative to `source`) processed or recorded as failed; returns counts
     (videos done, failed, frames detected this run)."""
     counts = {"videos_done": 0, "videos_failed": 0, "video_frames": 0}
+    started = time.perf_counter()
     for path in paths:
         frames, reason = process_video(source, path, journal, pipeline, run_id, settings, event=event)
         counts["video_frames"] += frames
@@ -41,6 +42,7 @@ def process_videos(source: Path, paths: list[str], journal, pipeline, run_id: in
                 event("frame_failed", path=path, reason=reason)
         if on_video:
             on_video(path)
+    pipeline.times.total += time.perf_counter() - started  # the stage times include the videos' frames too
     return counts
 
 
@@ -72,8 +74,8 @@ def process_video(source: Path, path: str, journal, pipeline, run_id: int, setti
                 detected += _detect_and_record(path, batch, seconds, journal, pipeline, run_id, event)
                 batch, seconds = [], []
         detected += _detect_and_record(path, batch, seconds, journal, pipeline, run_id, event)
-    except (VideoError, ImportError) as exc:
-        journal.record_batch(run_id, {}, {path: f"video could not be decoded: {exc}"})
+    except VideoError as exc:  # its message is the reason
+        journal.record_batch(run_id, {}, {path: str(exc)})
         return detected, str(exc)
     except Exception as exc:  # noqa: BLE001  (cv2.error and the like from a damaged stream: that video's failure)
         if type(exc).__module__.split(".")[0] != "cv2":
@@ -88,9 +90,15 @@ def process_video(source: Path, path: str, journal, pipeline, run_id: int, setti
         return detected, reason
     best = best_frame({f.number: f.detections for f in committed})
     journal.finish_video(run_id, path, best)
+    expected = -(-info.frame_count // step) if info.frame_count else None  # what the container promises
+    if settings.max_frames and expected:
+        expected = min(expected, settings.max_frames)
+    if expected and len(committed) < expected:
+        logger.warning("%s: %d of %d sampled frames could be read (a truncated or damaged clip?)", path,
+                       len(committed), expected)
     if event:
-        event("video_done", path=path, frames=len(committed), every_n_frames=step, best_frame=best,
-              frame_rate=info.frame_rate)
+        event("video_done", path=path, frames=len(committed), expected_frames=expected, every_n_frames=step,
+              best_frame=best, frame_rate=info.frame_rate)
     return detected, None
 
 

@@ -101,6 +101,10 @@ def sync(obj: dict, out: Path, dataset: str | None, as_json: bool) -> None:
             click.echo(f"{summary['static_detections']} static boxes (a place boxed again and again) in "
                        f"static_detections, one 'static-*' view per cluster ({summary['static_clusters']}): tag "
                        "'static' or 'real_animal', then `wildeye review pull`")
+        if summary.get("video_dataset"):
+            click.echo(f"{summary['videos']} videos in {summary['video_dataset']} (a dataset holds one media type), "
+                       f"each sampled frame's boxes as frame labels: `wildeye review {summary['video_dataset']}`, "
+                       f"then `wildeye review pull --dataset {summary['video_dataset']}`")
 
 
 @review.command("pull")

@@ -46,10 +46,11 @@ class Frame:
 
     @property
     def readable(self) -> bool:
-        """An image whose strip OCR may read: not a video, a failure, a second copy, or a frame too large to decode
-        cheaply."""
+        """A frame whose strip OCR may read (a video's first frame: its start): not a failure, a second copy, or a
+        frame too large to decode cheaply."""
         record = self.record
-        return record.kind == "image" and record.usable and not any(f.code == "very_large" for f in record.flags)
+        return (record.kind in ("image", "video") and record.usable
+                and not any(f.code == "very_large" for f in record.flags))
 
 
 class StripCache:

@@ -140,10 +140,17 @@ class StripReader:
 
 
 def load_grey(path: str | os.PathLike):
-    """The frame as upright 8-bit grey (numpy), decoded at half size when it is large (strips stay legible)."""
+    """The frame as upright 8-bit grey (numpy), decoded at half size when it is large (strips stay legible); of a
+    video, its first frame (the clip's start: trail cameras print the strip on every frame)."""
     import numpy as np
     from PIL import Image, ImageOps
 
+    from wildeye.ingest.walk import media_kind
+
+    if media_kind(str(path)) == "video":
+        from wildeye.ingest.video import read_frame
+
+        return np.asarray(Image.fromarray(read_frame(path, 0)).convert("L"))
     with Image.open(path) as image:
         if image.height >= 2000:
             image.draft("L", (image.width // 2, image.height // 2))

@@ -9,8 +9,8 @@ taxonomy string; SpeciesNet's 7-field label when the classifier was SpeciesNet).
 it is the max of the boxes' confidences), may lack `info` and `detection_categories` (MegaDetector's own
 defaults 1/2/3 apply) and write `format_version` as a number. A negative confidence is MegaDetector's repeat
 detection elimination's mark (`repeat_detections_core._update_detection_table` negates boxes it found at the same
-place in many frames): such boxes are not imported, and the note says how many. Video entries (`frame_rate`, boxes with
-`frame_number`) are not imported: wildeye does not process video yet.
+place in many frames): such boxes are not imported, and the note says how many. Video entries (`frame_rate`, boxes
+with `frame_number`) are not imported: imports cover stills; `wildeye run` processes videos itself.
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ def read_megadetector(path: Path, document=None, **_) -> Imported:
         out.notes.append(f"{repeats} box(es) with negative confidence (marked by repeat detection elimination) not "
                          "imported")
     if videos:
-        out.notes.append(f"{videos} video entr{'y' if videos == 1 else 'ies'} not imported (wildeye does not "
-                         "process video yet)")
+        out.notes.append(f"{videos} video entr{'y' if videos == 1 else 'ies'} not imported (imports cover "
+                         "stills; `wildeye run` processes videos)")
     for name, n in sorted(skipped_categories.items()):
         out.notes.append(f"{n} box(es) of detection category {name!r} not imported (wildeye knows animal, person, "
                          "vehicle)")

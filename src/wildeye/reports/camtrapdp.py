@@ -198,6 +198,9 @@ def write_package(folder: Path, data, frames: list[Frame], events, efforts, *, m
         copied = _copy_media(copy_media, folder / MEDIA_FOLDER, exported, blur or {}, strip_exif)
         if copied["missing"]:
             problems.append(f"{copied['missing']} media files not found under {copy_media}, so not copied")
+        if copied.get("withheld"):
+            problems.append(f"{copied['withheld']} videos showing people not copied (wildeye blurs people in "
+                            "stills only)")
 
     levels = sorted({r["observationLevel"] for r in obs_rows}) or ["media"]
     descriptor = _descriptor(data, meta, dep_rows, media_rows, coverage(taxa), frames, levels, coordinate_precision)
@@ -234,6 +237,9 @@ def _copy_media(root: Path, dest: Path, frames: list[Frame], blur: dict, strip_e
         target = dest / frame.path
         if not src.is_file():
             counts["missing"] += 1
+            continue
+        if frame.path in blur and frame.kind == "video":  # people in a clip are not blurred: it is not copied
+            counts["withheld"] = counts.get("withheld", 0) + 1
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         if frame.path in blur:

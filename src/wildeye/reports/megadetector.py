@@ -30,7 +30,8 @@ video with `frame_rate`, `frames_processed` (the sampled frame numbers) and `det
 sampled frame in frame order, each with its `frame_number`; a failed video has `frame_rate` -1 when unknown,
 `frames_processed: []`, `detections: null` and `failure`. The best frame's boxes (the video's decision,
 inference.video) carry the classifications; other frames' boxes carry none (their raw top-k with
-`raw_classifications`). A video a reviewer labelled is its best frame's boxes only, the reviewer's word.
+`raw_classifications`). A video a reviewer labelled is its best frame's boxes only, the reviewer's word. The
+frame-level document (`video_frames_document`) holds the same boxes as one entry per sampled frame.
 """
 
 from __future__ import annotations
@@ -124,13 +125,23 @@ def journal_document(out_dir: Path, journal=None, models: dict | None = None, *,
                      raw_classifications: bool = False) -> dict:
     """The document for every frame of a run folder's journal (what `wildeye run` writes as megadetector.json):
     no report filters or privacy rules. models: the run's (default: the journal's last run's)."""
+    return journal_documents(out_dir, journal, models, raw_classifications=raw_classifications)[0]
+
+
+def journal_documents(out_dir: Path, journal=None, models: dict | None = None, *,
+                      raw_classifications: bool = False) -> tuple[dict, dict | None]:
+    """journal_document's document and, when the journal holds processed videos, their frame-level document
+    (video_frames_document), from one read of the journal."""
     from wildeye.reports import frames as frames_mod
     from wildeye.reports.taxa import package_taxonomy
 
     data = frames_mod.load(out_dir, journal)
     models = models if models is not None else data.models
     names = Names.from_frames(data.frames, taxonomy=package_taxonomy(models))
-    return megadetector_document(data.frames, models, names, raw_classifications=raw_classifications)
+    document = megadetector_document(data.frames, models, names, raw_classifications=raw_classifications)
+    videos = any(f.video is not None and f.status == "done" for f in data.frames)
+    return document, (video_frames_document(data.frames, models, names, raw_classifications=raw_classifications)
+                      if videos else None)
 
 
 def _detections(frame: Frame, categories: Categories, raw: bool) -> list[dict]:
@@ -167,20 +178,51 @@ def _video_entry(frame: Frame, categories: Categories, raw: bool) -> dict:
     """A video as MegaDetector's process_video writes it: every sampled frame's boxes, each with its frame_number;
     the best frame's carry the video's decisions."""
     clip = frame.video
-    decided = _detections(frame, categories, raw)
-    reviewed = any(o.method == "human" for o in frame.observations)
-    dets = []
-    for sampled in clip.frames:
-        if sampled.number == clip.best_frame:
-            entries = decided
-        elif reviewed:
-            continue  # the reviewer's label speaks for the video
-        else:
-            entries = sorted((_entry(b.category, b.conf, b.bbox, [], categories, b.classifications if raw else None)
-                              for b in sampled.detections), key=lambda d: -d["conf"])
-        dets.extend({**d, "frame_number": sampled.number} for d in entries)
+    dets = [{**d, "frame_number": number} for number, entries in _sampled(frame, categories, raw) for d in entries]
     return {"file": frame.path, "frame_rate": float(clip.frame_rate or -1.0),
             "frames_processed": [sampled.number for sampled in clip.frames], "detections": dets}
+
+
+def _sampled(frame: Frame, categories: Categories, raw: bool) -> list[tuple[int, list[dict]]]:
+    """(frame number, its box entries by confidence) per sampled frame of a video: the best frame's boxes with the
+    video's decisions, the others' bare. A video a reviewer labelled keeps its best frame only: the word is theirs."""
+    clip = frame.video
+    decided = _detections(frame, categories, raw)
+    reviewed = any(o.method == "human" for o in frame.observations)
+    out = []
+    for sampled in clip.frames:
+        if sampled.number == clip.best_frame:
+            out.append((sampled.number, decided))
+        elif not reviewed:
+            out.append((sampled.number, sorted(
+                (_entry(b.category, b.conf, b.bbox, [], categories, b.classifications if raw else None)
+                 for b in sampled.detections), key=lambda d: -d["conf"])))
+    return out
+
+
+def frame_name(video: str, number: int) -> str:
+    """A sampled frame as MegaDetector's video tools name it: `<video>/frame000123.jpg` (video_utils
+    `_frame_number_to_filename`), the name `frame_results_to_video_results` maps back to the video."""
+    return f"{video}/frame{number:06d}.jpg"
+
+
+def video_frames_document(frames: list[Frame], models: dict, names: Names, *,
+                          raw_classifications: bool = False) -> dict:
+    """The frame-level format-1.6 document of the videos among `frames`: one entry per sampled frame, named as
+    MegaDetector names frames it extracted from a video, so its `frame_results_to_video_results` (and other
+    frame-level tools) read it. Stills and failed videos are left out."""
+    document = megadetector_document([], models, names, raw_classifications=raw_classifications)
+    categories = Categories(names)
+    images = []
+    for frame in frames:
+        if frame.status == "done" and frame.video is not None:
+            images += [{"file": frame_name(frame.path, number), "detections": entries}
+                       for number, entries in _sampled(frame, categories, raw_classifications)]
+    if categories.ids:
+        document["classification_categories"] = {str(k): v for k, v in categories.names.items()}
+        document["classification_category_descriptions"] = {str(k): v for k, v in categories.descriptions.items()}
+    document["images"] = images
+    return document
 
 
 def _entry(category: str, conf: float, bbox, classifications: list, categories: Categories,

@@ -123,7 +123,8 @@ CREATE TABLE IF NOT EXISTS videos (            -- a video's decode facts and sam
     path TEXT PRIMARY KEY,
     frame_rate REAL, frame_count INTEGER, width INTEGER, height INTEGER,
     every_n_frames INTEGER NOT NULL,       -- sampling step: frames 0, n, 2n, ... (MegaDetector's frame_sample)
-    best_frame INTEGER                     -- the frame whose boxes are the video's detections (NULL: not done)
+    best_frame INTEGER,                    -- the frame whose boxes are the video's detections (NULL: not done)
+    content_hash TEXT                      -- the file the frames were read from (new content: frames redone)
 );
 CREATE TABLE IF NOT EXISTS video_frames (      -- each sampled frame whose results are committed
     path TEXT NOT NULL, frame INTEGER NOT NULL, time REAL, run_id INTEGER,
@@ -804,15 +805,19 @@ class Journal:
     def start_video(self, path: str, frame_rate: float | None, frame_count: int | None, width: int | None,
                     height: int | None, every_n_frames: int) -> set[int]:
         """Register a video about to be read; returns the frames already committed (a resumed run skips them).
-        Frames sampled with another step are dropped (they are not the frames this sampling reads)."""
+        Frames sampled with another step, or read from other content (the file changed), are dropped."""
         with self.transaction():
-            row = self.conn.execute("SELECT every_n_frames FROM videos WHERE path=?", (path,)).fetchone()
-            if row is not None and row[0] != every_n_frames:
+            content = self.conn.execute("SELECT content_hash FROM media WHERE path=?", (path,)).fetchone()
+            content = content[0] if content else None
+            row = self.conn.execute("SELECT every_n_frames, content_hash FROM videos WHERE path=?",
+                                    (path,)).fetchone()
+            if row is not None and (row[0] != every_n_frames or row[1] != content):
                 self.conn.execute("DELETE FROM video_frames WHERE path=?", (path,))
                 self.conn.execute("DELETE FROM frame_detections WHERE path=?", (path,))
             self.conn.execute(
-                "INSERT OR REPLACE INTO videos(path, frame_rate, frame_count, width, height, every_n_frames, best_frame)"
-                " VALUES (?,?,?,?,?,?,NULL)", (path, frame_rate, frame_count, width, height, every_n_frames))
+                "INSERT OR REPLACE INTO videos(path, frame_rate, frame_count, width, height, every_n_frames,"
+                " best_frame, content_hash) VALUES (?,?,?,?,?,?,NULL,?)",
+                (path, frame_rate, frame_count, width, height, every_n_frames, content))
             return {r[0] for r in self.conn.execute("SELECT frame FROM video_frames WHERE path=?", (path,))}
 
     def record_video_frames(self, run_id: int, path: str,
