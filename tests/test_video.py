@@ -298,6 +298,9 @@ def test_exports_follow_megadetector_and_camtrap_dp_video_conventions(clean_run)
     with open(package / "observations.csv", newline="") as f:
         obs = [r for r in csv.DictReader(f) if r["mediaID"] == media["CLIP0001.MP4"]["mediaID"]]
     assert obs and all(r["eventEnd"] > r["eventStart"] for r in obs)  # a video's observation spans its 4 s
+    # the tiny classifier's labels are a class (Mammalia): counted, and in the gallery, at class rank
+    code, summary = _run_here("report", out, "--rank", "class")
+    assert code == 0 and summary["species"] == 1  # Mammalia; "animal" stays apart
     html = (out / "report" / "report.html").read_text()
     assert "video frame 0" in html and "image not found" not in html  # the gallery's still is taken from the clip
 

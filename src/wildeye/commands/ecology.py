@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from wildeye.commands.options import verbosity_options
+from wildeye.commands.options import rank_option, verbosity_options
 from wildeye.errors import EXIT_OK
 
 
@@ -15,8 +15,7 @@ from wildeye.errors import EXIT_OK
 @click.argument("run", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the ecology files.  [default: RUN_DIR/ecology]")
-@click.option("--rank", type=click.Choice(["species", "genus", "family", "order", "class"]), default="species",
-              help="Rank the analyses count taxa at: 'animal', unknowns and higher taxa are reported apart.")
+@rank_option
 @click.option("--event-gap", type=click.FloatRange(min=0, min_open=True), default=30.0,
               help="Minutes without a taxon that make its next detection a new independent event.")
 @click.option("--occasion-days", type=click.FloatRange(min=0, min_open=True), default=7.0,

@@ -27,6 +27,13 @@ def configure_logging(state: dict) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
 
 
+def rank_option(f):
+    """--rank: the taxonomic rank counts are made at (`report` and `ecology`; ecology.ranks)."""
+    return click.option("--rank", type=click.Choice(["species", "genus", "family", "order", "class"]),
+                        default="species", help="Rank taxa are counted at: 'animal', unknowns and higher taxa are "
+                        "reported apart, never as taxa of this rank.")(f)
+
+
 def verbosity_options(f):
     f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_verbosity,
                      help="Only errors: no progress bars or summaries.")(f)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from wildeye.commands.options import verbosity_options
+from wildeye.commands.options import rank_option, verbosity_options
 from wildeye.errors import EXIT_OK
 
 
@@ -53,6 +53,7 @@ from wildeye.errors import EXIT_OK
                    "classifications always hold the decision.")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 2, nothing written) if the Camtrap DP package would not be ready for GBIF.")
+@rank_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @verbosity_options
 @click.pass_obj
@@ -61,7 +62,7 @@ def report(obj: dict | None, run_dir: Path, report_dir: Path | None, event_gap: 
            min_confidence: float, verified_only: bool, no_gallery: bool, project_file: Path | None,
            title: str | None, description: str | None, contact: str | None, data_license: str | None,
            media_license: str | None, media_base_url: str | None, copy_media: bool, exclude_humans: bool | None,
-           exact_locations: bool | None, raw_classifications: bool, strict: bool, as_json: bool) -> int:
+           exact_locations: bool | None, raw_classifications: bool, strict: bool, rank: str, as_json: bool) -> int:
     """Sightings report from a run folder: events, effort, Camtrap DP, MegaDetector/COCO-CT JSON, HTML.
 
     RUN_DIR is the folder `wildeye run` wrote (or the SD-card folder it ran on). Reads the journal, where a
@@ -96,13 +97,13 @@ def report(obj: dict | None, run_dir: Path, report_dir: Path | None, event_gap: 
     with ui.progress_bar("reporting", enabled=not obj.get("quiet"), unit="steps") as advance:
         summary = build_report(run_dir, report_dir, filters, event_gap_s=event_gap * 60, gallery=not no_gallery,
                                on_progress=advance, project=project, copy_media=copy_media, strict=strict,
-                               raw_classifications=raw_classifications)
+                               raw_classifications=raw_classifications, rank=rank)
     if as_json:
         click.echo(json.dumps(summary, indent=1, default=str))
     elif not obj.get("quiet"):
         top = ", ".join(f"{name} {n}" for name, n in list(summary["species_events"].items())[:6])
         click.echo(f"{summary['events']} independent events ({summary['verified_events']} verified) of "
-                   f"{summary['species']} species at {summary['deployments']} deployments, "
+                   f"{summary['species']} {'species' if rank == 'species' else 'taxa at ' + rank + ' rank'} at {summary['deployments']} deployments, "
                    f"{summary['camera_days']:.1f} camera-days, from {summary['frames']} frames "
                    f"in {summary['seconds']:.1f} s" + (f": {top}" if top else ""))
         for note in summary["notes"]:
