@@ -165,6 +165,9 @@ def test_thresholds_come_from_the_config(run_dir):
     got = found(loose)
     assert "stopped_early" not in got["battery"] and "gap" not in got["knocked"]
     assert "false_triggers" not in got["vegetation"]
+    from wildeye.reports.health_defaults import DEFAULTS
+
+    assert HealthConfig().model_dump() == DEFAULTS  # the CLI's defaults (shown in --help) are the config's
     with pytest.raises(ValueError):
         HealthConfig(gap_days=0)
     with pytest.raises(ValueError):
