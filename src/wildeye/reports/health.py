@@ -259,6 +259,12 @@ def _stopped_early(c: _Context) -> None:
         c.skip("stopped_early", "no dated frames")
         return
     last = c.dated[-1].local
+    at = next(i for i, f in enumerate(c.frames) if f is c.dated[-1])
+    dated = {id(f) for f in c.dated}
+    wrong_clock = [f for f in c.frames[at + 1:] if id(f) not in dated]
+    if wrong_clock:  # frames were taken after the last well-dated one: the camera ran, its clock did not
+        c.skip("stopped_early", f"{len(wrong_clock)} frames after the last well-dated one have a wrong clock")
+        return
     silent = (c.end - last).total_seconds() / 86400
     if silent < c.cfg.end_silence_days:
         return
