@@ -56,7 +56,7 @@ def survey() -> dict[str, dict]:
         "noir": {"frames": pattern([t for t in daytime if 8 <= t.hour <= 16])},
         "turned": {"frames": [(t, t >= turned_at or i % 5 == 0) for i, t in enumerate(base)]},
         "vegetation": {"frames": sorted(pattern(base) + burst)},
-        "clock": {"frames": clock, "open": True},  # no start or end: clock checks only
+        "clock": {"frames": clock},  # its 1970 frames come after 25 March: the camera did not stop early
         "dates": {"frames": pattern(base), "start": START + timedelta(days=5)},
         "future": {"frames": pattern(every(8, datetime(2031, 3, 1), datetime(2031, 3, 3))), "open": True},
     }
@@ -155,6 +155,8 @@ def test_evidence_has_the_numbers_dates_and_files(report):
     assert dates.evidence["before_start"] == 12 and dates.evidence["after_end"] == 0  # 1-4 March: the start is 6 March, 1 day slack
     future = finding(report, "future", "clock_future")
     assert future.evidence["frames"] == 6 and future.evidence["first"].startswith("2031-03-01")
+    clock = next(d for d in report.deployments if d.deployment_id == "clock")
+    assert clock.skipped["stopped_early"] == "57 frames after the last well-dated one have a wrong clock"
     healthy = next(d for d in report.deployments if d.deployment_id == "healthy")
     assert healthy.skipped == {} and healthy.frames == 179  # 59 days x 3 + 2
 
@@ -165,6 +167,9 @@ def test_thresholds_come_from_the_config(run_dir):
     got = found(loose)
     assert "stopped_early" not in got["battery"] and "gap" not in got["knocked"]
     assert "false_triggers" not in got["vegetation"]
+    from wildeye.reports.health_defaults import DEFAULTS
+
+    assert HealthConfig().model_dump() == DEFAULTS  # the CLI's defaults (shown in --help) are the config's
     with pytest.raises(ValueError):
         HealthConfig(gap_days=0)
     with pytest.raises(ValueError):

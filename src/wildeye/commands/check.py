@@ -31,10 +31,10 @@ _FLAGS = (
 
 
 def _threshold_options(f):
-    from wildeye.reports.health import HealthConfig
+    from wildeye.reports.health_defaults import DEFAULTS  # no pydantic at CLI start
 
     for flag, name, kind, text in reversed(_FLAGS):
-        f = click.option(flag, name, type=kind, default=HealthConfig.model_fields[name].default, help=text)(f)
+        f = click.option(flag, name, type=kind, default=DEFAULTS[name], help=text)(f)
     return f
 
 

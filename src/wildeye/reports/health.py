@@ -34,6 +34,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from wildeye.reports.frames import BLANK, Frame, ReportData
+from wildeye.reports.health_defaults import DEFAULTS
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)
@@ -57,33 +58,33 @@ class HealthConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_year: int = Field(2005, ge=1970, le=2100,
+    min_year: int = Field(DEFAULTS["min_year"], ge=1970, le=2100,
                           description="capture times before this year are a clock that was never set or was reset")
-    future_tolerance_days: float = Field(1.0, ge=0, description="capture times later than now + this are future")
-    backwards_tolerance_s: float = Field(60.0, ge=0,
+    future_tolerance_days: float = Field(DEFAULTS["future_tolerance_days"], ge=0, description="capture times later than now + this are future")
+    backwards_tolerance_s: float = Field(DEFAULTS["backwards_tolerance_s"], ge=0,
                                          description="a file stamped earlier than the file before it by more than "
                                                      "this is time running backwards")
-    end_silence_days: float = Field(7.0, gt=0, description="no frame in this many days before the deployment end: "
+    end_silence_days: float = Field(DEFAULTS["end_silence_days"], gt=0, description="no frame in this many days before the deployment end: "
                                                           "the camera stopped early")
-    gap_days: float = Field(7.0, gt=0, description="this many days without a frame mid-deployment is a gap")
-    view_change: float = Field(0.5, gt=0, le=1, description="a lasting jump in the blank fraction at least this big "
+    gap_days: float = Field(DEFAULTS["gap_days"], gt=0, description="this many days without a frame mid-deployment is a gap")
+    view_change: float = Field(DEFAULTS["view_change"], gt=0, le=1, description="a lasting jump in the blank fraction at least this big "
                                                            "is a changed view")
-    view_change_min_days: int = Field(5, ge=1, description="days with frames needed on each side of a view change")
-    view_change_min_frames: int = Field(30, ge=1, description="frames needed on each side of a view change")
-    false_trigger_frames_per_day: int = Field(100, ge=1, description="a day with at least this many frames ...")
-    false_trigger_blank_fraction: float = Field(0.9, gt=0, le=1, description="... this fraction of them blank, is "
+    view_change_min_days: int = Field(DEFAULTS["view_change_min_days"], ge=1, description="days with frames needed on each side of a view change")
+    view_change_min_frames: int = Field(DEFAULTS["view_change_min_frames"], ge=1, description="frames needed on each side of a view change")
+    false_trigger_frames_per_day: int = Field(DEFAULTS["false_trigger_frames_per_day"], ge=1, description="a day with at least this many frames ...")
+    false_trigger_blank_fraction: float = Field(DEFAULTS["false_trigger_blank_fraction"], gt=0, le=1, description="... this fraction of them blank, is "
                                                                              "a day of false triggers")
-    ir_min_frames: int = Field(100, ge=1, description="frames a deployment needs before missing night frames count")
-    ir_min_days: float = Field(14.0, gt=0, description="days those frames must span")
-    night_start_hour: int = Field(20, ge=0, le=23, description="night begins (local hour) where no coordinates")
-    night_end_hour: int = Field(5, ge=0, le=23, description="night ends (local hour) where no coordinates")
-    sun_depression: float = Field(6.0, ge=0, le=18, description="night: the sun this many degrees below the horizon "
+    ir_min_frames: int = Field(DEFAULTS["ir_min_frames"], ge=1, description="frames a deployment needs before missing night frames count")
+    ir_min_days: float = Field(DEFAULTS["ir_min_days"], gt=0, description="days those frames must span")
+    night_start_hour: int = Field(DEFAULTS["night_start_hour"], ge=0, le=23, description="night begins (local hour) where no coordinates")
+    night_end_hour: int = Field(DEFAULTS["night_end_hour"], ge=0, le=23, description="night ends (local hour) where no coordinates")
+    sun_depression: float = Field(DEFAULTS["sun_depression"], ge=0, le=18, description="night: the sun this many degrees below the horizon "
                                                                "(6 = civil twilight)")
-    date_tolerance_h: float = Field(24.0, ge=0, description="frames this far outside the deployment dates count")
-    card_full_fraction: float = Field(0.88, gt=0, le=1,
+    date_tolerance_h: float = Field(DEFAULTS["date_tolerance_h"], ge=0, description="frames this far outside the deployment dates count")
+    card_full_fraction: float = Field(DEFAULTS["card_full_fraction"], gt=0, le=1,
                                       description="files totalling at least this fraction of a nominal card size "
                                                   "suggest a full card")
-    examples: int = Field(3, ge=0, le=50, description="example files named per finding")
+    examples: int = Field(DEFAULTS["examples"], ge=0, le=50, description="example files named per finding")
 
 
 @dataclass
@@ -258,6 +259,12 @@ def _stopped_early(c: _Context) -> None:
         c.skip("stopped_early", "no dated frames")
         return
     last = c.dated[-1].local
+    at = next(i for i, f in enumerate(c.frames) if f is c.dated[-1])
+    dated = {id(f) for f in c.dated}
+    wrong_clock = [f for f in c.frames[at + 1:] if id(f) not in dated]
+    if wrong_clock:  # frames were taken after the last well-dated one: the camera ran, its clock did not
+        c.skip("stopped_early", f"{len(wrong_clock)} frames after the last well-dated one have a wrong clock")
+        return
     silent = (c.end - last).total_seconds() / 86400
     if silent < c.cfg.end_silence_days:
         return
