@@ -19,7 +19,9 @@ import pytest
 
 # Registers the commands on the real CLI (a no-op once cli.py does it) and exits the way `wildeye` does.
 CLI = "from wildeye.cli import main; main()"
-KEEPER = "import sys, fiftyone as fo; fo.list_datasets(); print('ready', flush=True); sys.stdin.read()"
+# through wildeye's import: the keeper's database service is this fixture's own, never another test session's
+KEEPER = ("import sys; from wildeye.review.db import import_fiftyone; import_fiftyone(); print('ready', flush=True);"
+          " sys.stdin.read()")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,8 @@ def wildeye_json(env: dict, *args) -> dict:
 
 def fo_script(env: dict, code: str, timeout: int = 180):
     """Run code with fiftyone imported as `fo`; it sets `result`, which comes back as JSON."""
-    script = ("import json, fiftyone as fo\nfrom fiftyone import ViewField as F\nresult = None\n" + code
+    script = ("import json\nfrom wildeye.review.db import import_fiftyone\nfo = import_fiftyone()\n"
+              "from fiftyone import ViewField as F\nresult = None\n" + code
               + "\nprint('RESULT ' + json.dumps(result, default=str))")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]

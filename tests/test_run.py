@@ -97,7 +97,8 @@ def test_run_writes_journal_decisions_and_megadetector_json(tmp_path, models):
     assert doc["info"]["detector"] == "tiny_md.pt" and doc["info"]["classifier"]
     # synced for review (FiftyOne's own database, in the test's temp dir): one sample per processed frame
     assert result["outputs"]["fiftyone"] == "wildeye-card"
-    count = subprocess.run([sys.executable, "-c", "import fiftyone as fo; ds = fo.load_dataset('wildeye-card');"
+    count = subprocess.run([sys.executable, "-c", "from wildeye.review.db import import_fiftyone; fo = import_fiftyone();"
+                            " ds = fo.load_dataset('wildeye-card');"
                             "print(len(ds), ds.count('detections.detections'),"
                             " ds.count('low_confidence_detections.detections'))"], capture_output=True, text=True,
                            env={**os.environ, "FIFTYONE_DATABASE_VALIDATION": "false"}, timeout=240)

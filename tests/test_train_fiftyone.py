@@ -11,8 +11,9 @@ import pytest
 
 SCRIPT = r"""
 import json, sys
-import fiftyone as fo
 from PIL import Image
+from wildeye.review.db import import_fiftyone
+fo = import_fiftyone()  # this test's own database, never another session's
 from wildeye.train import data as D
 from wildeye.train.config import DataSection
 

