@@ -40,7 +40,13 @@ def plan(obj: dict | None, run_dir: Path, limit: int, dataset: str | None, save_
     if not (run_dir / "journal.sqlite").is_file():
         raise WildeyeError(f"no run journal in {run_dir}", "pass the folder `wildeye run` wrote (its --out)")
     result = plan_run(run_dir, PlanConfig(prior_strength=prior_strength))
-    saved = save_plan_view(run_dir, result, dataset, limit) if save_view and result.items else None
+    saved = None
+    if save_view and result.items:
+        try:
+            saved = save_plan_view(run_dir, result, dataset, limit)
+        except WildeyeError as exc:  # no FiftyOne database here: the plan itself still stands
+            click.echo(f"wildeye: note: the plan was not saved as a FiftyOne view: {exc}; --no-view skips it",
+                       err=True)
     if as_json:
         click.echo(json.dumps({**result.as_dict(limit), "saved_view": saved}, indent=1))
     elif not (obj or {}).get("quiet"):
