@@ -255,3 +255,24 @@ def test_html_report_has_a_camera_health_section(tmp_path):
                                                   ("battery", "stopped_early", "warning")]
     assert "20.1 days before the deployment ended" in rows[2][3] and rows[2][4] == "battery/DCIM/IMG_0122.JPG"
     assert "batteries" in rows[2][5] and "no problem found at healthy" in page
+
+
+def test_occupancy_counts_no_effort_while_a_camera_was_down(tmp_path):
+    """The knocked-over camera's weeks on the ground and the flat battery's silent end are NA in the detection
+    history (not "looked, saw nothing"), and their effort is only the days it ran."""
+    import csv
+
+    from wildeye.reports.ecology import ecology_report
+
+    out = make_survey(tmp_path, only=("healthy", "knocked", "battery"))
+    ecology_report(out, tmp_path / "eco")
+
+    def table(name: str) -> dict[str, list[str]]:
+        with open(tmp_path / "eco" / "occupancy" / name, newline="") as f:
+            return {row.pop("site"): list(row.values()) for row in csv.DictReader(f)}
+
+    history, effort = table("red_fox_detection_history.csv"), table("effort.csv")
+    # weekly occasions from 1 March: o4 (22-28 Mar) and o5 (29 Mar-4 Apr) lie inside the 20 Mar-5 Apr gap
+    assert history["knocked"][3:5] == ["NA", "NA"] and history["healthy"][3:5] == ["1", "1"]
+    assert float(effort["knocked"][2]) == pytest.approx(4.75)  # 15-21 Mar: down after its frame of 19 Mar 18:00
+    assert history["battery"][6:] == ["NA", "NA", "NA"] and "NA" not in history["healthy"]

@@ -150,7 +150,10 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     tables.write_csv(paths["diel"], diel_columns, diel_rows)
     apart = tables.apart_rows(events)
     tables.write_csv(paths["apart"], tables.APART_COLUMNS, apart)
-    ecology_section = _ecology(published, frames, identified, efforts, species_names, ecology, report_dir, notes)
+    # camera health: every frame of the deployments in the report (a camera's faults do not depend on the filters)
+    health = health_mod.check_health(data, health_config, sizes=sizes, deployments=filters.deployments)
+    ecology_section = _ecology(published, frames, identified, efforts, species_names, ecology, report_dir, notes,
+                               health.downtime())
     tick()
     # Camtrap DP's event observations are of what was identified, whatever rank the tables count at
     dp_events = events if rank == "species" else events_mod.independent_events(
@@ -168,8 +171,6 @@ def build_report(out_dir: str | Path, report_dir: str | Path | None = None, filt
     _write_json(paths["coco_ct"], coco_ct.coco_camera_traps(privacy.frames, published.deployments, names))
     tick()
 
-    # camera health: every frame of the deployments in the report (a camera's faults do not depend on the filters)
-    health = health_mod.check_health(data, health_config, sizes=sizes, deployments=filters.deployments)
     if privacy.people is not None:  # --exclude-humans: no finding names a frame that shows a person
         people = {f.path for f in data.frames if any(o.kind == frames_mod.HUMAN for o in f.observations)}
         for finding in health.findings:
@@ -260,14 +261,15 @@ def _incomplete_notes(pending: int, run_in_progress: bool) -> list[str]:
     return notes
 
 
-def _ecology(data, frames, events, efforts, names, options, report_dir, notes) -> dict | None:
+def _ecology(data, frames, events, efforts, names, options, report_dir, notes, downtime=None) -> dict | None:
     """The occupancy, activity and richness sections (reports.ecology), their CSVs in report_dir/ecology/."""
     from wildeye.reports.ecology import EcologyOptions, analyse
 
     options = dict(options or {})
     if not options.pop("enabled", True):
         return None
-    result = analyse(data, frames, events, efforts, names, EcologyOptions(**options), report_dir / "ecology")
+    result = analyse(data, frames, events, efforts, names, EcologyOptions(**options), report_dir / "ecology",
+                     downtime)
     notes.extend(result["notes"])
     return result
 

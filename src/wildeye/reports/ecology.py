@@ -51,8 +51,10 @@ def wall_seconds(when: datetime | None) -> float | None:
     return calendar.timegm(when.replace(tzinfo=None).timetuple()) + when.microsecond / 1e6
 
 
-def analyse(data, frames, events, efforts, names: dict[str, str], options: EcologyOptions, out_dir: Path) -> dict:
-    """Compute and write every ecology table; returns what the HTML report and the command print."""
+def analyse(data, frames, events, efforts, names: dict[str, str], options: EcologyOptions, out_dir: Path,
+            downtime: dict | None = None) -> dict:
+    """Compute and write every ecology table; returns what the HTML report and the command print. downtime:
+    deployment -> [(from, to)] local times the camera was not running inside its window (reports.health)."""
     out_dir = Path(out_dir)
     notes: list[str] = []
     files: list[tuple[str, str]] = []
@@ -60,7 +62,8 @@ def analyse(data, frames, events, efforts, names: dict[str, str], options: Ecolo
     for e in efforts:
         start, end = wall_seconds(e.start), wall_seconds(e.end)
         if start is not None and end is not None and end > start:
-            windows.append(histories.SiteWindow(e.deployment_id, start, end))
+            gaps = tuple((wall_seconds(a), wall_seconds(b)) for a, b in (downtime or {}).get(e.deployment_id, ()))
+            windows.append(histories.SiteWindow(e.deployment_id, start, end, gaps))
     counted = [e for e in events if e.identified and e.start.local is not None]
     by_taxon: dict[str, list] = {}
     for e in counted:
@@ -331,7 +334,10 @@ def ecology_report(run_dir: str | Path, out_dir: str | Path, *, rank: str = "spe
     species = effort_mod.species_summary(events, efforts, privacy.frames, names, taxon_of)
     key_names = {r["key"]: r["species"] for r in species}
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = analyse(published, data.frames, events, efforts, key_names, options, out_dir)
+    from wildeye.reports.health import check_health
+
+    downtime = check_health(data).downtime()  # gaps and early stops: no effort there
+    result = analyse(published, data.frames, events, efforts, key_names, options, out_dir, downtime)
     apart = [e for e in events if not e.identified]
     summary = {
         "rank": rank, "taxa": len(species), "events": sum(e.identified for e in events), "events_apart": len(apart),

@@ -126,6 +126,19 @@ class HealthReport:
     def counts(self) -> dict[str, int]:
         return {s: sum(f.severity == s for f in self.findings) for s in SEVERITIES}
 
+    def downtime(self) -> dict[str, list[tuple[datetime, datetime]]]:
+        """Per deployment, the spans inside its running time when the camera took nothing because it could not:
+        mid-deployment gaps (knocked over, covered) and the silent end of one that stopped early. Occupancy counts
+        no effort there (an occasion wholly inside is NA, not a non-detection)."""
+        spans: dict[str, list[tuple[datetime, datetime]]] = {}
+        keys = {"gap": ("from", "to"), "stopped_early": ("last_frame", "deployment_end")}
+        for f in self.findings:
+            if f.check in keys:
+                a, b = (f.evidence.get(k) for k in keys[f.check])
+                if a and b:
+                    spans.setdefault(f.deployment_id, []).append((datetime.fromisoformat(a), datetime.fromisoformat(b)))
+        return spans
+
     def as_dict(self) -> dict:
         return {"deployments": [{**asdict(d), "healthy": not d.findings} for d in self.deployments],
                 "findings": [asdict(f) for f in self.findings], "counts": self.counts(),
