@@ -111,6 +111,20 @@ class ClassifyStage:
                 "result": _objects([pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL) for row in rows])}
 
 
+def _map_batches(dataset, stage, **kwargs):
+    """map_batches with bounded retries: a dead actor is restarted (max_restarts -1, Ray Data's default) and its
+    batch tried TASK_RETRIES more times (Ray Data's default is forever: a frame that kills every actor would
+    never end the run). Ray deprecates passing these (to be removed in 2.64); without them, Ray Data's defaults."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+            return dataset.map_batches(stage, max_restarts=-1, max_task_retries=TASK_RETRIES, **kwargs)
+    except TypeError:
+        return dataset.map_batches(stage, **kwargs)
+
+
 def _objects(items: list):
     import numpy as np
 
@@ -217,22 +231,21 @@ class RayPipeline:
         context = DataContext.get_current()
         context.enable_progress_bars = False  # wildeye's own display: a row per stage
         context.max_errored_blocks = 0  # a batch that fails after its retries stops the run (its frames stay pending)
-        retries = {"max_restarts": -1, "max_task_retries": TASK_RETRIES}
         # one input block per detector batch: results stream back batch by batch, a lost actor costs one batch
         blocks = max(1, min(math.ceil(len(paths) / self.batch_size), 100_000))
         dataset = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=blocks)
-        dataset = dataset.map_batches(
-            DetectStage, batch_size=self.batch_size, batch_format="numpy",
+        dataset = _map_batches(
+            dataset, DetectStage, batch_size=self.batch_size, batch_format="numpy",
             fn_constructor_args=(self.load, str(source), self.decode, self.batch_size, self.cropper,
                                  self.classify_threshold, self.max_crops_per_image),
             compute=ActorPoolStrategy(size=plan["detect_actors"]), num_cpus=plan["num_cpus"],
-            num_gpus=plan["num_gpus"] or None, **retries)
+            num_gpus=plan["num_gpus"] or None)
         if self.cropper is not None:
-            dataset = dataset.map_batches(
-                ClassifyStage, batch_size=self.batch_size, batch_format="numpy",
+            dataset = _map_batches(
+                dataset, ClassifyStage, batch_size=self.batch_size, batch_format="numpy",
                 fn_constructor_args=(self.load, self.classifier_batch_size, self.top_k),
                 compute=ActorPoolStrategy(size=plan["classify_actors"]), num_cpus=plan["num_cpus"],
-                num_gpus=plan["num_gpus"] or None, **retries)
+                num_gpus=plan["num_gpus"] or None)
         done = 0
         waited = time.perf_counter()
         for batch in dataset.iter_batches(batch_size=self.batch_size, batch_format="numpy"):
