@@ -28,11 +28,13 @@ MEDIA = "SELECT path, status, failure FROM media ORDER BY path"
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(_fiftyone_dir):
     """One local Ray cluster for the module (Ray's start-up is the slow part): 2 CPUs on 127.0.0.1, its files in a
     short temp dir (Ray's socket paths must stay under 107 bytes); this process is connected as a driver, and a
-    `wildeye run --ray ADDRESS` subprocess joins it as another."""
+    `wildeye run --ray ADDRESS` subprocess joins it as another. Its actors get the tests' model cache (conftest)."""
     temp = tempfile.mkdtemp(prefix="wray", dir="/tmp")
+    saved = os.environ.get("WILDEYE_CACHE_DIR")
+    os.environ.setdefault("WILDEYE_CACHE_DIR", str(_fiftyone_dir.parent / "wildeye-cache"))  # as conftest's
     context = ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, _temp_dir=temp,
                        _node_ip_address="127.0.0.1", logging_level="WARNING", log_to_driver=False)
     try:
@@ -40,6 +42,8 @@ def cluster():
     finally:
         ray.shutdown()
         shutil.rmtree(temp, ignore_errors=True)
+        if saved is None:
+            os.environ.pop("WILDEYE_CACHE_DIR", None)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +57,7 @@ def models(tmp_path_factory):
 
 
 def make_card(root: Path, frames: int) -> Path:
+    """Small noisy frames 40 s apart (sequences of two) and one header-only JPEG (a recorded failure)."""
     for i in range(frames):
         write_frame(root / "cam1" / f"IMG_{i:04d}.JPG", T0 + timedelta(seconds=40 * i), size=(320, 240), seed=i)
     good = (root / "cam1" / "IMG_0000.JPG").read_bytes()
@@ -66,7 +71,7 @@ def run_config(models, engine: str = "local", classifier: bool = True, **overrid
     detector, speciesnet = models
     return load_run_config(None, {"detector.name": str(detector), "classifier.name": str(speciesnet) if classifier
                                   else None, "workers": 0, "after_run.fiftyone": False, "engine": engine,
-                                  "detector.batch_size": 2, **overrides})
+                                  "detector.batch_size": 2, "classifier.max_crops_per_image": 1, **overrides})
 
 
 def run_here(source: Path, out: Path, config, **kw):
@@ -92,33 +97,40 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def test_ray_run_equals_local_run(tmp_path, models, cluster, one_thread):
-    source = make_card(tmp_path / "card", 6)
-    local = run_here(source, tmp_path / "local", run_config(models))
-    seen = []
-    remote = run_here(source, tmp_path / "ray", run_config(models, "ray", ray_address=cluster), on_cluster=seen.append)
-    assert seen and seen[0]["cpus"] == 2 and seen[0]["detect_actors"] == 1 and seen[0]["classify_actors"] == 1
-    assert remote.summary["ray"]["frames_per_worker"] and sum(remote.summary["ray"]["frames_per_worker"].values()) == 7
+FRAMES = 10  # and one that cannot be decoded
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory):
+    return make_card(tmp_path_factory.mktemp("card"), FRAMES)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, card, models, one_thread):
+    """The local engine's journal for the card: what every Ray run must equal, frame by frame."""
+    out = tmp_path_factory.mktemp("local")
+    outcome = run_here(card, out, run_config(models))
+    assert outcome.summary["processed"] == FRAMES and outcome.summary["failed"] == 1
+    return out
+
+
+def same_results(out: Path, reference: Path) -> None:
     for query in (MEDIA, DETECTIONS, DECISIONS):  # frame by frame: status, failure reason, boxes, scores, labels
-        assert journal_rows(tmp_path / "ray", query) == journal_rows(tmp_path / "local", query), query
-    classified = [row for row in journal_rows(tmp_path / "ray", DETECTIONS) if row[-1]]
-    assert classified  # the classifier stage ran on the actors
-    assert ("cam1/IMG_9997.JPG", "failed") in [row[:2] for row in journal_rows(tmp_path / "ray", MEDIA)]
-    assert remote.summary["failed"] == local.summary["failed"] == 1
-    assert (json.loads((tmp_path / "ray" / "megadetector.json").read_text())["images"]
-            == json.loads((tmp_path / "local" / "megadetector.json").read_text())["images"])
-    times = remote.times  # per-stage figures as locally: workers' decode/detect/classify, the driver's journal
-    assert times["detect"] > 0 and times["classify"] > 0 and times["decode"] > 0 and times["journal"] > 0
+        assert journal_rows(out, query) == journal_rows(reference, query), query
+    assert [row for row in journal_rows(out, DETECTIONS) if row[-1]]  # the classifier stage ran
+    assert (json.loads((out / "megadetector.json").read_text())["images"]
+            == json.loads((reference / "megadetector.json").read_text())["images"])
 
 
-def test_kill_9_of_the_driver_then_rerun_loses_and_duplicates_nothing(tmp_path, models, cluster, one_thread):
-    frames = 40
-    source = make_card(tmp_path / "card", frames)
+def test_kill_9_of_the_driver_then_rerun_equals_the_local_run(tmp_path, models, cluster, card, reference):
+    """The driver (`wildeye run --ray`, the one journal writer) killed mid-run; the rerun sends only what is
+    pending; the journal ends equal to the local engine's: nothing lost, nothing twice."""
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "wildeye", "run", str(source), "--out", str(out), "--detector", str(models[0]),
-            "--classifier", "none", "--no-fiftyone", "--batch-size", "1", "--ray", cluster, "-q"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    (tmp_path / "run.yaml").write_text("classifier:\n  max_crops_per_image: 1\n")  # as run_config: fewer crops
+    args = [sys.executable, "-m", "wildeye", "run", str(card), "--out", str(out), "--detector", str(models[0]),
+            "--classifier", str(models[1]), "--config", str(tmp_path / "run.yaml"), "--no-fiftyone",
+            "--batch-size", "1", "--ray", cluster, "-q"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done_at_kill = 0
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -128,27 +140,29 @@ def test_kill_9_of_the_driver_then_rerun_loses_and_duplicates_nothing(tmp_path, 
                     done_at_kill = con.execute("SELECT COUNT(*) FROM media WHERE status='done'").fetchone()[0]
             except sqlite3.OperationalError:
                 pass
-            if done_at_kill >= 3:
+            if done_at_kill >= 2:
                 proc.send_signal(signal.SIGKILL)
                 break
         time.sleep(0.01)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-3000:]
-    assert 3 <= done_at_kill < frames
+    assert 2 <= done_at_kill < FRAMES
 
     # rerun on the cluster (the dead driver's actors are gone: the rerun gets the CPUs)
-    resumed = run_here(source, out, run_config(models, "ray", classifier=False, ray_address=cluster))
-    done_first = len([r for r in journal_rows(out, "SELECT run_id FROM media WHERE run_id=1")])
+    seen = []
+    resumed = run_here(card, out, run_config(models, "ray", ray_address=cluster), on_cluster=seen.append)
+    done_first = len(journal_rows(out, "SELECT path FROM media WHERE run_id=1"))
     assert done_first >= done_at_kill  # nothing recorded before the kill was redone …
-    assert resumed.summary["frames_this_run"] == frames + 1 - done_first  # … only the rest was sent
+    assert resumed.summary["frames_this_run"] == FRAMES + 1 - done_first  # … only the rest was sent
     assert journal_rows(out, "SELECT run_id, status FROM runs ORDER BY run_id") == [(1, "interrupted"),
                                                                                     (2, "finished")]
     rows = journal_rows(out, "SELECT path, COUNT(*), MAX(idx) FROM detections GROUP BY path")
     assert rows and all(count == top + 1 for _, count, top in rows)  # no duplicated boxes
-    clean = run_here(source, tmp_path / "clean", run_config(models, classifier=False))
-    assert clean.summary["processed"] == resumed.summary["processed"] == frames
-    for query in (MEDIA, DETECTIONS, DECISIONS):
-        assert journal_rows(out, query) == journal_rows(tmp_path / "clean", query), query
+    same_results(out, reference)
+    assert seen and seen[0]["cpus"] == 2 and (seen[0]["detect_actors"], seen[0]["classify_actors"]) == (1, 1)
+    assert sum(resumed.summary["ray"]["frames_per_worker"].values()) == FRAMES + 1 - done_first
+    times = resumed.times  # per-stage figures as locally: the actors' decode/detect/classify, the driver's journal
+    assert times["detect"] > 0 and times["classify"] > 0 and times["decode"] > 0 and times["journal"] > 0
 
 
 def _actor_pids(stage: str) -> list[int]:
@@ -164,8 +178,7 @@ def _actor_pids(stage: str) -> list[int]:
     return found
 
 
-def test_an_actor_killed_mid_run_is_replaced_and_the_run_completes(tmp_path, models, cluster, one_thread):
-    source = make_card(tmp_path / "card", 24)
+def test_an_actor_killed_mid_run_is_replaced_and_the_run_completes(tmp_path, models, cluster, card, reference):
     killed = []
 
     def kill_an_actor(done: int, total: int) -> None:  # at the first batch recorded: the actors hold the rest
@@ -176,15 +189,11 @@ def test_an_actor_killed_mid_run_is_replaced_and_the_run_completes(tmp_path, mod
             killed.append(pids[0])
 
     config = run_config(models, "ray", ray_address=cluster, **{"detector.batch_size": 1})
-    result = run_here(source, tmp_path / "ray", config, on_progress=kill_an_actor)
+    result = run_here(card, tmp_path / "ray", config, on_progress=kill_an_actor)
     assert killed and not Path(f"/proc/{killed[0]}").exists()
-    assert result.summary["processed"] == 24 and result.summary["failed"] == 1 and result.summary["pending"] == 0
-    workers = result.summary["ray"]["frames_per_worker"]
-    assert sum(workers.values()) == 25
-    clean = run_here(source, tmp_path / "clean", run_config(models))
-    assert clean.summary["processed"] == 24
-    for query in (MEDIA, DETECTIONS, DECISIONS):
-        assert journal_rows(tmp_path / "ray", query) == journal_rows(tmp_path / "clean", query), query
+    assert result.summary["processed"] == FRAMES and result.summary["failed"] == 1 and result.summary["pending"] == 0
+    assert sum(result.summary["ray"]["frames_per_worker"].values()) == FRAMES + 1
+    same_results(tmp_path / "ray", reference)
 
 
 def test_ray_settings_and_missing_ray_fail_in_one_line(monkeypatch):
