@@ -71,7 +71,9 @@ def run_config(models, engine: str = "local", classifier: bool = True, **overrid
     detector, speciesnet = models
     return load_run_config(None, {"detector.name": str(detector), "classifier.name": str(speciesnet) if classifier
                                   else None, "workers": 0, "after_run.fiftyone": False, "engine": engine,
-                                  "detector.batch_size": 2, "classifier.max_crops_per_image": 1, **overrides})
+                                  "detector.batch_size": 2, "classifier.max_crops_per_image": 1,
+                                  # eager PyTorch: no ONNX Runtime session to build in every new actor (~3 s)
+                                  "detector.precision": "fp32", "classifier.precision": "fp32", **overrides})
 
 
 def run_here(source: Path, out: Path, config, **kw):
@@ -129,7 +131,7 @@ def test_kill_9_of_the_driver_then_rerun_equals_the_local_run(tmp_path, models, 
     (tmp_path / "run.yaml").write_text("classifier:\n  max_crops_per_image: 1\n")  # as run_config: fewer crops
     args = [sys.executable, "-m", "wildeye", "run", str(card), "--out", str(out), "--detector", str(models[0]),
             "--classifier", str(models[1]), "--config", str(tmp_path / "run.yaml"), "--no-fiftyone",
-            "--batch-size", "1", "--ray", cluster, "-q"]
+            "--batch-size", "1", "--precision", "fp32", "--ray", cluster, "-q"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done_at_kill = 0
     deadline = time.monotonic() + 120
