@@ -206,7 +206,8 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                    failures=failures, **failure_summary(out_dir, failed),
                    new_sightings=[vars(s) for s in sightings], on_sighting=hooks, log=str(log.path), **static)
     if config.engine == "ray":
-        summary["ray"] = {**pipeline.cluster, "frames_per_worker": pipeline.workers}
+        summary["ray"] = {**pipeline.cluster, "frames_per_worker": pipeline.workers,
+                          "driver_seconds": round(pipeline.driver_seconds, 3)}
     return RunOutcome(out_dir=out_dir, summary=summary, times=pipeline.times.as_dict(), models=models.info,
                       outputs=outputs)
 

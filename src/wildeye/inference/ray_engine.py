@@ -189,6 +189,7 @@ class RayPipeline:
         self.times = StageTimes()
         self.cluster: dict = {}
         self.workers: dict[str, int] = {}  # frames per actor (host:pid)
+        self.driver_seconds = 0.0  # unpacking results and writing the journal, on the driver
 
     @classmethod
     def for_run(cls, config, classifier, worker_model: Callable, classifier_batch_size: int,
@@ -250,10 +251,12 @@ class RayPipeline:
         waited = time.perf_counter()
         for batch in dataset.iter_batches(batch_size=self.batch_size, batch_format="numpy"):
             self.times.wait += time.perf_counter() - waited
+            unpack = time.perf_counter()
             result = self._result(batch)
             t = time.perf_counter()
             record(result)
             self.times.journal += time.perf_counter() - t
+            self.driver_seconds += time.perf_counter() - unpack  # the driver's own cost: unpack + journal
             done += len(result.done) + len(result.failed)
             if on_progress:
                 on_progress(done, len(paths))
