@@ -279,12 +279,41 @@ class RunConfig(_Strict):
         "device: JPEGs decoded on the model's device (nvJPEG on CUDA), letterbox and crops there too: boxes "
         "move slightly (scripts/megadetector_parity.py --decode device prints how far)"))
     wait: bool = Field(False, description="if another run holds the journal, wait for it instead of exiting (3)")
+    engine: Literal["local", "ray"] = Field("local", description=(
+        "local: this machine (decode workers + the models in this process); ray: decode, detect and classify on "
+        "a Ray cluster's actors (pip install 'wildeye[ray]'; frames must be readable by every worker), the "
+        "journal written here"))
+    ray_address: Optional[str] = Field(None, description=(
+        "engine ray: the cluster. auto: the running cluster (RAY_ADDRESS or this node's); local: a new "
+        "in-process cluster on this machine; ray://HEAD:10001 (Ray Client) or HEAD:6379 (this node is part of the "
+        "cluster); null: Ray's default (RAY_ADDRESS, a running local cluster, else a new one)"))
+    ray_workers: Optional[int] = Field(None, ge=1, le=4096, description=(
+        "engine ray: detector actors; null: one per GPU of the cluster, else one per CPU less the classifier's"))
     scan: ScanConfig = Field(default_factory=ScanConfig)
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     after_run: AfterRunConfig = Field(default_factory=AfterRunConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     static: StaticConfig = Field(default_factory=StaticConfig)
     video: VideoConfig = Field(default_factory=VideoConfig)
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address(cls, value: Optional[str]) -> Optional[str]:
+        if value is None:
+            return None
+        value = value.strip()
+        if value in ("auto", "local") or _RAY_ADDRESS.match(value):
+            return value
+        raise ValueError("use auto, local, ray://HEAD:10001 or HEAD:6379")
+
+    @model_validator(mode="after")
+    def _ray_decode(self):
+        if self.engine == "ray" and self.decode == "device":
+            raise ValueError("decode: device does not run on the Ray engine yet: use decode full or fast (or auto)")
+        return self
+
+
+_RAY_ADDRESS = re.compile(r"^(ray://)?[A-Za-z0-9_.\-\[\]:]+:\d+$")
 
 
 def resolve_decode(decode: str, device_type: str) -> str:

@@ -111,6 +111,16 @@ def print_scan_summary(summary: dict, manifest_path: str, details: list[tuple[st
     console.print(f"manifest: {manifest_path}")
 
 
+def print_ray_cluster(cluster: dict) -> None:
+    """`wildeye run --ray`: the cluster the run got, and its dashboard (on stderr, above the progress rows)."""
+    gpus = f", {cluster['gpus']} GPUs" if cluster.get("gpus") else ""
+    line = (f"Ray cluster {cluster['address']}: {cluster['nodes']} node(s), {cluster['cpus']} CPUs{gpus}; "
+            f"{cluster['detect_actors']} detector + {cluster['classify_actors']} classifier actors")
+    if cluster.get("dashboard"):
+        line += f"; dashboard {cluster['dashboard']}"
+    _console(stderr=True).print(line, highlight=False, soft_wrap=True)
+
+
 def print_run_summary(result: dict, verbose: bool) -> None:
     console = _console()
     seconds = result["seconds"]
@@ -150,6 +160,9 @@ def print_run_summary(result: dict, verbose: bool) -> None:
         console.print(table)
     if verbose:
         console.print("stage seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in result["times"].items()))
+        if result.get("ray"):
+            console.print("frames per Ray worker: " + ", ".join(
+                f"{worker} {n}" for worker, n in result["ray"].get("frames_per_worker", {}).items()))
     for name, path in result["outputs"].items():
         console.print(f"{name}: {path}")
     console.print(f"journal: {result['out']}/journal.sqlite; log: {result['log']}")

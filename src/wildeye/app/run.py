@@ -68,6 +68,14 @@ class LoadedModels:
 def load_models(config: RunConfig, device) -> LoadedModels:
     """Both models through `models.create_model` (registry name or path: cached, downloaded, or sniffed), wrapped
     for inference; what the journal and the MegaDetector JSON record about them."""
+    detector, info = load_detector(config, device)
+    classifier = None
+    if config.classifier.name:
+        classifier, info["classifier"] = load_classifier(config, device)
+    return LoadedModels(detector, classifier, info)
+
+
+def load_detector(config: RunConfig, device) -> tuple[Detector, dict]:
     det_model = create_model(config.detector.name, "detector")
     det_runtime, det_precision = choose_path(device, config.detector.precision, config.detector.runtime)
     detector = Detector.from_loaded(det_model, device=device, image_size=config.detector.image_size,
@@ -81,19 +89,34 @@ def load_models(config: RunConfig, device) -> LoadedModels:
                          "conservative_detection_threshold": det_model.conservative_threshold or 0.05,
                          "image_size": detector.image_size, "letterbox_stride": detector.letterbox_stride,
                          "precision": det_precision, "runtime": det_runtime}}
-    classifier = None
-    if config.classifier.name:
-        cls_model = create_model(config.classifier.name, "classifier")
-        cls_runtime, cls_precision = choose_path(device, config.classifier.precision, config.classifier.runtime)
-        classifier = classifier_from_loaded(cls_model, device=device,
-                                            batch_size=classifier_batch_size(config, device),
-                                            precision=cls_precision, runtime=cls_runtime)
-        info["classifier"] = {"name": cls_model.name, "path": str(cls_model.path), "md5": _model_md5(cls_model),
-                              "labels": len(classifier.labels), "input_size": classifier.input_size,
-                              "precision": cls_precision, "runtime": classifier.runtime}
-        if classifier.taxonomy:  # a package's labels -> 7-field taxonomy strings: what reports name them by
-            info["classifier"]["taxonomy"] = dict(classifier.taxonomy)
-    return LoadedModels(detector, classifier, info)
+    return detector, info
+
+
+def load_classifier(config: RunConfig, device) -> tuple[object, dict]:
+    cls_model = create_model(config.classifier.name, "classifier")
+    cls_runtime, cls_precision = choose_path(device, config.classifier.precision, config.classifier.runtime)
+    classifier = classifier_from_loaded(cls_model, device=device,
+                                        batch_size=classifier_batch_size(config, device),
+                                        precision=cls_precision, runtime=cls_runtime)
+    info = {"name": cls_model.name, "path": str(cls_model.path), "md5": _model_md5(cls_model),
+            "labels": len(classifier.labels), "input_size": classifier.input_size,
+            "precision": cls_precision, "runtime": classifier.runtime}
+    if classifier.taxonomy:  # a package's labels -> 7-field taxonomy strings: what reports name them by
+        info["taxonomy"] = dict(classifier.taxonomy)
+    return classifier, info
+
+
+def _local_pipeline(models: LoadedModels, config: RunConfig, device) -> FramePipeline:
+    return FramePipeline(models.detector, models.classifier, batch_size=config.detector.batch_size,
+                         workers=config.workers, classify_threshold=config.ensemble.classification_threshold,
+                         decode=config.decode, classifier_batch_size=classifier_batch_size(config, device),
+                         top_k=config.classifier.top_k, max_crops_per_image=config.classifier.max_crops_per_image)
+
+
+def worker_model(config: RunConfig, part: str):
+    """What one Ray actor loads (inference.ray_engine), with the code above, on the actor's own device."""
+    device = select_device(config.device)
+    return load_detector(config, device)[0] if part == "detector" else load_classifier(config, device)[0]
 
 
 def classifier_batch_size(config: RunConfig, device) -> int:
@@ -103,11 +126,14 @@ def classifier_batch_size(config: RunConfig, device) -> int:
 
 def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSettings | None = None, *,
         rerun: bool = False, wait: bool = False, on_sighting: str | None = None, report: bool = False,
-        on_scan: Progress | None = None, on_progress: Progress | None = None) -> RunOutcome:
+        on_scan: Progress | None = None, on_progress: Progress | None = None,
+        on_cluster: Callable[[dict], None] | None = None) -> RunOutcome:
 
     started = time.perf_counter()
     device = select_device(config.device)
-    config = config.model_copy(update={"decode": resolve_decode(config.decode, device.type)})
+    # the Ray engine decodes on its workers' CPUs (decode: device is local only)
+    config = config.model_copy(update={"decode": resolve_decode(
+        config.decode, device.type if config.engine == "local" else "cpu")})
     with Journal.open(out_dir, wait=wait) as journal:  # lock first: two runs never scan or write at once
         stale = journal.close_stale_runs()
         if stale:
@@ -134,12 +160,15 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         log = RunLog(out_dir / "logs", run_id)
         log.event("run_started", source=str(source), frames_pending=len(pending), device=str(device),
                   models=models.info, media=len(manifest.files))
-        pipeline = FramePipeline(models.detector, models.classifier, batch_size=config.detector.batch_size,
-                                 workers=config.workers, classify_threshold=config.ensemble.classification_threshold,
-                                 decode=config.decode,
-                                 classifier_batch_size=classifier_batch_size(config, device),
-                                 top_k=config.classifier.top_k,
-                                 max_crops_per_image=config.classifier.max_crops_per_image)
+        if config.engine == "ray":
+            from wildeye.inference.ray_engine import RayPipeline
+
+            pipeline = RayPipeline.for_run(config, models.classifier, worker_model,
+                                           classifier_batch_size(config, device),
+                                           on_connect=lambda cluster: (log.event("ray_connected", **cluster),
+                                                                       on_cluster and on_cluster(cluster)))
+        else:
+            pipeline = _local_pipeline(models, config, device)
 
         def record(batch) -> None:
             journal.record_batch(run_id, batch.done, batch.failed)
@@ -162,8 +191,11 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
         video_counts: dict = {}
         try:
             pipeline.process(Path(source), stills, record, progress)
-            video_counts = process_videos(Path(source), videos, journal, pipeline, run_id, config.video,
-                                          event=log.event, on_video=video_finished)
+            # videos are sampled and detected here, frame batch by frame batch (also under the Ray engine)
+            video_counts = process_videos(Path(source), videos, journal,
+                                          pipeline if config.engine == "local" else _local_pipeline(models, config,
+                                                                                                   device),
+                                          run_id, config.video, event=log.event, on_video=video_finished)
             if models.classifier is not None and models.info["classifier"]["runtime"] != models.classifier.runtime:
                 # the ONNX export failed on the first crops and the classifier ran in PyTorch: record what ran
                 models.info["classifier"]["runtime"] = models.classifier.runtime
@@ -204,6 +236,9 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
                    failures=failures, **failure_summary(out_dir, failed),
                    new_sightings=[vars(s) for s in sightings], on_sighting=hooks, log=str(log.path), **static,
                    **video_counts)
+    if config.engine == "ray":
+        summary["ray"] = {**pipeline.cluster, "frames_per_worker": pipeline.workers,
+                          "driver_seconds": round(pipeline.driver_seconds, 3)}
     return RunOutcome(out_dir=out_dir, summary=summary, times=pipeline.times.as_dict(), models=models.info,
                       outputs=outputs)
 

@@ -58,6 +58,12 @@ from wildeye.errors import EXIT_INPUT_FAILURES, EXIT_OK
 @click.option("--report", "report", is_flag=True, default=None, help="Write the sightings report (OUT/report) too.")
 @click.option("--on-sighting", metavar="CMD", default=None,
               help="Shell command run for each new flagship sighting (WILDEYE_* variables, JSON on stdin).")
+@click.option("--ray", "ray_address", metavar="ADDRESS", default=None,
+              help="Decode, detect and classify on a Ray cluster (pip install 'wildeye[ray]'): auto (the running "
+                   "cluster), local (a new one in this process), ray://HEAD:10001 or HEAD:6379. Frames must be at "
+                   "the same path on every node.")
+@click.option("--ray-workers", type=click.IntRange(1, 4096), default=None,
+              help="Detector actors on the Ray cluster.  [default: one per GPU, else per CPU]")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @verbosity_options
 @click.pass_obj
@@ -67,7 +73,8 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
         precision: str | None, geofence: bool | None, static: bool | None, video: bool | None,
         video_every: float | None,
         rerun: bool, wait: bool | None, fiftyone: bool | None,
-        dataset: str | None, report: bool | None, on_sighting: str | None, as_json: bool) -> int:
+        dataset: str | None, report: bool | None, on_sighting: str | None, ray_address: str | None,
+        ray_workers: int | None, as_json: bool) -> int:
     """Detect and classify every frame of SOURCE: resumable; writes a journal and MegaDetector JSON."""
     from wildeye import ui
     from wildeye.app.run import run as run_pipeline
@@ -82,7 +89,8 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
              "scan.sequence_gap": sequence_gap, "scan.time_source": time_source,
              "scan.deployments": str(deployments_csv) if deployments_csv else None,
              "after_run.fiftyone": fiftyone, "after_run.dataset": dataset, "after_run.report": report,
-             "after_run.on_sighting": on_sighting}
+             "after_run.on_sighting": on_sighting, "ray_address": ray_address, "ray_workers": ray_workers,
+             "engine": "ray" if ray_address else None}
     overrides = {key: value for key, value in flags.items() if value is not None}
     if classifier is not None:
         overrides["classifier.name"] = None if classifier.lower() == "none" else classifier
@@ -97,7 +105,8 @@ def run(obj: dict, source: Path, out: Path | None, config_path: Path | None, det
         outcome = run_pipeline(source, out, config, settings, rerun=rerun, wait=config.wait,
                                on_sighting=config.after_run.on_sighting, report=config.after_run.report,
                                on_scan=stages.callback("scanning"),
-                               on_progress=stages.callback("detecting", unit="images"))
+                               on_progress=stages.callback("detecting", unit="images"),
+                               on_cluster=None if quiet or as_json else ui.print_ray_cluster)
     result = {**outcome.summary, "times": outcome.times, "models": outcome.models, "outputs": outcome.outputs,
               "out": str(out)}
     if as_json:
