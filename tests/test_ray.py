@@ -9,14 +9,13 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clihelp import kill_9_when
 from imagegen import write_frame
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the ray extra: pip install -e '.[ray]'")
@@ -129,25 +128,10 @@ def test_kill_9_of_the_driver_then_rerun_equals_the_local_run(tmp_path, models, 
     pending; the journal ends equal to the local engine's: nothing lost, nothing twice."""
     out = tmp_path / "out"
     (tmp_path / "run.yaml").write_text("classifier:\n  max_crops_per_image: 1\n")  # as run_config: fewer crops
-    args = [sys.executable, "-m", "wildeye", "run", str(card), "--out", str(out), "--detector", str(models[0]),
+    args = ["run", str(card), "--out", str(out), "--detector", str(models[0]),
             "--classifier", str(models[1]), "--config", str(tmp_path / "run.yaml"), "--no-fiftyone",
             "--batch-size", "1", "--precision", "fp32", "--ray", cluster, "-q"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    done_at_kill = 0
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if (out / "journal.sqlite").exists():
-            try:
-                with sqlite3.connect(out / "journal.sqlite", timeout=1) as con:
-                    done_at_kill = con.execute("SELECT COUNT(*) FROM media WHERE status='done'").fetchone()[0]
-            except sqlite3.OperationalError:
-                pass
-            if done_at_kill >= 2:
-                proc.send_signal(signal.SIGKILL)
-                break
-        time.sleep(0.01)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-3000:]
+    done_at_kill = kill_9_when(args, out / "journal.sqlite", "SELECT COUNT(*) FROM media WHERE status='done'", 2)
     assert 2 <= done_at_kill < FRAMES
 
     # rerun on the cluster (the dead driver's actors are gone: the rerun gets the CPUs)

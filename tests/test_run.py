@@ -5,16 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from clihelp import run_cli, run_json
+from clihelp import kill_9_when, run_cli, run_json
 from imagegen import write_frame
 from terminal import check_one_display, run_on_terminal
 
@@ -137,26 +135,10 @@ def test_kill_9_then_resume_processes_each_frame_exactly_once(tmp_path, models):
     for i in range(frames):
         write_frame(source / "cam" / f"IMG_{i:04d}.JPG", T0 + timedelta(seconds=30 * i), size=(320, 240), seed=i)
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "wildeye", "run", str(source), "--out", str(out), "--detector", str(detector),
+    args = ["run", str(source), "--out", str(out), "--detector", str(detector),
             "--classifier", "none", "--no-fiftyone", "--batch-size", "1", "--workers", "0", "-q"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     journal_path = out / "journal.sqlite"
-    done_at_kill = 0
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if journal_path.exists():
-            try:
-                con = sqlite3.connect(journal_path, timeout=1)
-                done_at_kill = con.execute("SELECT COUNT(*) FROM media WHERE status='done'").fetchone()[0]
-                con.close()
-            except sqlite3.OperationalError:
-                pass
-            if done_at_kill >= 5:
-                proc.send_signal(signal.SIGKILL)
-                break
-        time.sleep(0.01)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    done_at_kill = kill_9_when(args, journal_path, "SELECT COUNT(*) FROM media WHERE status='done'", 5)
     assert 5 <= done_at_kill < frames
 
     code, result = run_json("run", source, "--out", out, "--detector", detector, "--classifier", "none",

@@ -216,30 +216,14 @@ def clean_run(video_card, tmp_path_factory):
 
 
 def test_kill_9_mid_video_then_resume_equals_an_uninterrupted_run(tmp_path, video_card, clean_run):
-    import signal
     import sqlite3
-    import subprocess
-    import sys
-    import time
+
+    from clihelp import kill_9_when
 
     card, config, models = video_card
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "wildeye", *map(str, _args(card, out, config, models)), "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    committed, deadline = 0, time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            con = sqlite3.connect(out / "journal.sqlite", timeout=1)
-            committed = con.execute("SELECT COUNT(*) FROM video_frames WHERE path=?", (CLIP,)).fetchone()[0]
-            con.close()
-        except sqlite3.OperationalError:
-            pass  # not created yet
-        if committed >= 3:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.01)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    committed = kill_9_when([*_args(card, out, config, models), "-q"], out / "journal.sqlite",
+                            f"SELECT COUNT(*) FROM video_frames WHERE path='{CLIP}'", 3, timeout=240)
     assert 3 <= committed < len(SAMPLED)
     con = sqlite3.connect(out / "journal.sqlite")
     assert con.execute("SELECT status FROM media WHERE path=?", (CLIP,)).fetchone() == ("pending",)  # mid-video
