@@ -191,6 +191,8 @@ def test_ray_settings_and_missing_ray_fail_in_one_line(monkeypatch):
     for bad in ({"ray_address": "head"}, {"engine": "ray", "decode": "device"}):
         with pytest.raises(ConfigError):
             load_run_config(None, bad)
+    with pytest.raises(ConfigError, match="could not connect to the Ray cluster at 127.0.0.1:1"):
+        ray_engine.connect("127.0.0.1:1")  # at once, not after Ray's minutes of retrying
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(ConfigError, match=r"wildeye\[ray\]"):
         ray_engine._ray()

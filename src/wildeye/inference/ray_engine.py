@@ -283,6 +283,7 @@ def connect(address: str | None):
     import logging
 
     ray = _ray()
+    _check_reachable(address)
     try:
         return ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, TimeoutError, ValueError, RuntimeError) as exc:
@@ -290,6 +291,19 @@ def connect(address: str | None):
                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
                           "start it (ray start --head) or check --ray (auto, local, ray://HEAD:10001, "
                           "HEAD:6379)") from None
+
+
+def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """HEAD:PORT and ray://HEAD:PORT: a TCP connection first, because Ray itself retries an unreachable head for
+    minutes before it says so."""
+    if not address or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"could not connect to the Ray cluster at {address}: {exc}",
+                          "start it (ray start --head), check the host and port, or use --ray auto / local") from None
 
 
 def _dashboard_url() -> str | None:
