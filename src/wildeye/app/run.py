@@ -188,14 +188,14 @@ def run(source: Path, out_dir: Path, config: RunConfig, scan_settings: ScanSetti
             progress(len(stills) + videos_done, len(stills))
 
         status = "interrupted"
-        video_counts: dict = {}
+        video_counts = {"videos_done": 0, "videos_failed": 0, "video_frames": 0}
         try:
             pipeline.process(Path(source), stills, record, progress)
             # videos are sampled and detected here, frame batch by frame batch (also under the Ray engine)
-            video_counts = process_videos(Path(source), videos, journal,
-                                          pipeline if config.engine == "local" else _local_pipeline(models, config,
-                                                                                                   device),
-                                          run_id, config.video, event=log.event, on_video=video_finished)
+            if videos:
+                video_pipeline = pipeline if config.engine == "local" else _local_pipeline(models, config, device)
+                video_counts = process_videos(Path(source), videos, journal, video_pipeline, run_id, config.video,
+                                              event=log.event, on_video=video_finished)
             if models.classifier is not None and models.info["classifier"]["runtime"] != models.classifier.runtime:
                 # the ONNX export failed on the first crops and the classifier ran in PyTorch: record what ran
                 models.info["classifier"]["runtime"] = models.classifier.runtime

@@ -310,6 +310,13 @@ def _category(label: str) -> str:
     return {HUMAN: "person", VEHICLE: "vehicle"}.get(label_kind(label), "animal")
 
 
+def wall_clock(when: datetime, tz: tzinfo | None) -> datetime:
+    """Naive wall-clock time at a deployment (its zone `tz`, when known) of an aware or naive instant."""
+    if when.tzinfo is None:
+        return when
+    return (when.astimezone(tz) if tz is not None else when).replace(tzinfo=None)
+
+
 def _place_in_time(frames: list[Frame], timezones: dict[str, tzinfo | None]) -> None:
     """Parse timestamps once. Aware times are shown in the deployment's zone; naive ones are its wall clock."""
     for frame in frames:
@@ -324,9 +331,8 @@ def _place_in_time(frames: list[Frame], timezones: dict[str, tzinfo | None]) -> 
         if when.tzinfo is None and tz is not None:
             when = when.replace(tzinfo=tz)
         frame.when = when
+        frame.local = wall_clock(when, tz)
         if when.tzinfo is None:
-            frame.local = when
             frame.seconds = calendar.timegm(when.timetuple()) + when.microsecond / 1e6
         else:
-            frame.local = (when.astimezone(tz) if tz is not None else when).replace(tzinfo=None)
             frame.seconds = when.timestamp()

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wildeye.reports.frames import BLANK, Frame, ReportData
+from wildeye.reports.frames import BLANK, Frame, ReportData, wall_clock
 from wildeye.reports.health_defaults import DEFAULTS
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -175,7 +175,7 @@ def check_health(data: ReportData, config: HealthConfig | None = None, *, now: d
         frames = sorted(by_deployment.get(dep_id, []), key=lambda f: _natural(f.path))
         dep = Deployment(info) if info is not None else None
         tz = data.timezones.get(dep_id)
-        start, end = (_wall(dep.start, tz) if dep and dep.start else None), (_wall(dep.end, tz) if dep and dep.end
+        start, end = (wall_clock(dep.start, tz) if dep and dep.start else None), (wall_clock(dep.end, tz) if dep and dep.end
                                                                              else None)
         plausible = [f for f in frames if f.local is not None and _plausible(f.local, now, cfg)]
         dated = sorted(plausible, key=lambda f: f.local)
@@ -478,13 +478,6 @@ def _full_card(total_bytes: int, fraction: float) -> int | None:
         if fraction * size * 1e9 * 0.93 <= total_bytes <= size * 1e9:
             return size
     return None
-
-
-def _wall(when: datetime, tz) -> datetime:
-    """Wall-clock time at the deployment (naive), as reports.frames gives each frame's `local`."""
-    if when.tzinfo is None:
-        return when
-    return (when.astimezone(tz) if tz is not None else when).replace(tzinfo=None)
 
 
 def _natural(path: str) -> list:
